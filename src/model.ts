@@ -1,0 +1,108 @@
+/**
+ * The fitted PaDiM model in memory: what the model file stores and what scoring needs.
+ */
+import type { Normalisation, SizeProtocol } from './types';
+
+export const MODEL_FORMAT = 'padim-model';
+export const MODEL_FORMAT_VERSION = 1;
+
+/** How the D concatenated backbone channels are reduced to d. */
+export type Reduction =
+  /** keep d channels chosen at random (seeded) once; `indices` lists them, ascending */
+  | { kind: 'random'; seed: number; indices: number[] }
+  /** multiply by a D x d semi-orthogonal matrix (Kim et al. 2021), stored as `projection` */
+  | { kind: 'semi-orthogonal'; seed: number }
+  /** keep all D channels (d = D) */
+  | { kind: 'all' };
+
+/** Summary of the image scores of training images under the fitted model. */
+export interface ScoreDistribution {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  std: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+}
+
+/** The JSON header of a model file: everything except the large arrays. */
+export interface ModelHeader {
+  format: typeof MODEL_FORMAT;
+  formatVersion: number;
+  backbone: {
+    /** 'builtin:filterbank', a preset name, or the ONNX file's base name */
+    id: string;
+    /** SHA-256 (hex) of the ONNX bytes the backbone was built from */
+    sha256: string;
+    /** names of the three tensors used as stages 1..3 */
+    layers: [string, string, string];
+    /** channels of each stage, in order */
+    stageChannels: [number, number, number];
+  };
+  input: { size: SizeProtocol; normalisation: Normalisation };
+  embedding: {
+    /** D: channels after concatenating the three stages */
+    totalChannels: number;
+    /** d: channels kept per cell */
+    dims: number;
+    reduction: Reduction;
+  };
+  /** the stage-1 grid all stages are brought to; cells = height * width */
+  grid: { height: number; width: number };
+  /** regularisation added to every covariance diagonal */
+  eps: number;
+  /** number of training images the statistics were computed from */
+  nTrain: number;
+  trainScores: ScoreDistribution;
+  /** suggested decision threshold on the image score */
+  threshold: number;
+  createdAt: string;
+  updatedAt?: string;
+}
+
+/**
+ * Large per-cell arrays. Matrices are chunked by cells so that no single buffer gets huge
+ * (a WideResNet-sized model holds ~5 GB of inverse covariances) and so scoring can stream
+ * one chunk at a time through onnxruntime.
+ */
+export interface GaussianArrays {
+  cells: number;
+  dims: number;
+  /** cells per chunk; the last chunk may hold fewer */
+  chunkCells: number;
+  /** per-cell mean, [cells, dims] float64 */
+  mean: Float64Array;
+  /** inverse covariance (Sigma + eps I)^-1 per cell, full symmetric, chunk k is [n_k, dims, dims] */
+  precision: Float32Array[];
+  /**
+   * Co-moment sum over training images of (x - mean)(x - mean)^T per cell, packed upper
+   * triangle (row i holds columns i..d-1), chunk k is [n_k, dims*(dims+1)/2]. Kept so a
+   * model can be updated with more images without refitting. Absent in compact models.
+   */
+  comoment?: Float32Array[];
+}
+
+export interface PadimModel {
+  header: ModelHeader;
+  gaussian: GaussianArrays;
+  /** semi-orthogonal projection, [D, d] float32 row-major; only for that reduction */
+  projection?: Float32Array;
+}
+
+/** Number of entries in a packed upper triangle of a d x d matrix. */
+export function packedSize(d: number): number {
+  return (d * (d + 1)) / 2;
+}
+
+/** Cells held by chunk k. */
+export function chunkLength(g: Pick<GaussianArrays, 'cells' | 'chunkCells'>, k: number): number {
+  return Math.min(g.chunkCells, g.cells - k * g.chunkCells);
+}
+
+/** Cells per chunk so that one full-matrix chunk stays near 64 MB of float32. */
+export function defaultChunkCells(cells: number, dims: number): number {
+  return Math.max(1, Math.min(cells, Math.floor((16 * 1024 * 1024) / (dims * dims))));
+}
