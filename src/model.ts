@@ -35,6 +35,8 @@ export interface ModelHeader {
   backbone: {
     /** 'builtin:filterbank', a preset name, or the ONNX file's base name */
     id: string;
+    /** where the ONNX file was when the model was fitted (absent for built-in backbones) */
+    path?: string;
     /** SHA-256 (hex) of the ONNX bytes the backbone was built from */
     sha256: string;
     /** names of the three tensors used as stages 1..3 */

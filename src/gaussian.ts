@@ -1,0 +1,263 @@
+/**
+ * Streaming per-cell Gaussian fit.
+ *
+ * Memory must not grow with the number of training images (the failure of reference
+ * implementations that keep every embedding), so we keep only sums. Each batch is
+ * centred on a fixed per-cell shift (the first batch's mean), its Gram matrix is formed
+ * in float32 by onnxruntime (fast, and the values are small because they are centred),
+ * and the batch sums are added into float64 accumulators. Because the shift is close to
+ * the mean, the final `S2 - S1 S1^T / n` does not cancel catastrophically.
+ *
+ * A fitted model keeps its mean and co-moment (sum of (x-mean)(x-mean)^T), so more good
+ * images can be merged in later (Chan et al.'s pairwise update) without refitting.
+ */
+import { BatchedLinalg } from './batched-linalg';
+import { chunkLength, defaultChunkCells, packedSize, type GaussianArrays } from './model';
+
+/** Everything needed to continue accumulating on top of an existing fit. */
+export interface PriorStatistics {
+  count: number;
+  /** [cells, dims] float64 */
+  mean: Float64Array;
+  /** packed upper-triangle co-moments per chunk, as in GaussianArrays.comoment */
+  comoment: Float32Array[];
+  chunkCells: number;
+}
+
+interface ChunkSums {
+  /** per-cell shift, [n, d] float32 */
+  shift: Float32Array;
+  /** sum of (x - shift), [n, d] float64 */
+  s1: Float64Array;
+  /** sum of (x - shift)(x - shift)^T, packed upper triangle, [n, d(d+1)/2] float64 */
+  s2: Float64Array;
+}
+
+export interface FinaliseOptions {
+  /** added to every covariance diagonal; PaDiM uses 0.01 */
+  eps: number;
+  /** keep the co-moments so the model can be updated later */
+  keepComoment: boolean;
+  /**
+   * Arithmetic of the inversion. float64 is the sound default; float32 (after scaling to
+   * unit diagonal) is about twice as fast but loses accuracy on badly conditioned cells.
+   */
+  inversePrecision?: 'float64' | 'float32';
+  /** called after each chunk is inverted, with (chunksDone, chunksTotal) */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export class GaussianAccumulator {
+  readonly chunkCells: number;
+  private readonly chunks: (ChunkSums | null)[];
+  private count = 0;
+
+  constructor(
+    readonly cells: number,
+    readonly dims: number,
+    private readonly linalg: BatchedLinalg,
+    private readonly prior?: PriorStatistics,
+    chunkCells?: number,
+  ) {
+    if (prior && prior.mean.length !== cells * dims) {
+      throw new Error(`prior statistics are for ${prior.mean.length / dims} cells, not ${cells}`);
+    }
+    this.chunkCells = prior?.chunkCells ?? chunkCells ?? defaultChunkCells(cells, dims);
+    this.chunks = new Array(Math.ceil(cells / this.chunkCells)).fill(null);
+  }
+
+  /** Images accumulated so far (not counting a prior fit). */
+  get imageCount(): number {
+    return this.count;
+  }
+
+  /** Adds a batch of embeddings, each [cells, dims] float32 (cell-major). */
+  async add(embeddings: Float32Array[]): Promise<void> {
+    const b = embeddings.length;
+    if (b === 0) return;
+    for (const e of embeddings) {
+      if (e.length !== this.cells * this.dims) {
+        throw new Error(`embedding has ${e.length} values, expected ${this.cells} x ${this.dims}`);
+      }
+    }
+    for (let k = 0; k < this.chunks.length; k++) {
+      await this.addToChunk(k, embeddings);
+    }
+    this.count += b;
+  }
+
+  private initialShift(k: number, n: number, embeddings: Float32Array[]): Float32Array {
+    const d = this.dims;
+    const base = k * this.chunkCells * d;
+    if (this.prior) return Float32Array.from(this.prior.mean.subarray(base, base + n * d));
+    const shift = new Float32Array(n * d);
+    for (const e of embeddings) for (let i = 0; i < n * d; i++) shift[i] += e[base + i];
+    for (let i = 0; i < n * d; i++) shift[i] /= embeddings.length;
+    return shift;
+  }
+
+  private async addToChunk(k: number, embeddings: Float32Array[]): Promise<void> {
+    const d = this.dims;
+    const b = embeddings.length;
+    const n = chunkLength(this, k);
+    const base = k * this.chunkCells * d;
+    let sums = this.chunks[k];
+    if (!sums) {
+      sums = { shift: this.initialShift(k, n, embeddings), s1: new Float64Array(n * d), s2: new Float64Array(n * packedSize(d)) };
+      this.chunks[k] = sums;
+    }
+    // X [n, b, d]: centred values of this chunk's cells for every image of the batch
+    const x = new Float32Array(n * b * d);
+    for (let c = 0; c < n; c++) {
+      for (let j = 0; j < b; j++) {
+        const src = embeddings[j];
+        const o = (c * b + j) * d;
+        const s = base + c * d;
+        for (let i = 0; i < d; i++) {
+          const v = src[s + i] - sums.shift[c * d + i];
+          x[o + i] = v;
+          sums.s1[c * d + i] += v;
+        }
+      }
+    }
+    const gram = await this.linalg.gram(x, n, b, d);
+    addUpperTriangles(sums.s2, gram, n, d);
+  }
+
+  /**
+   * Turns the sums into the model's arrays: mean, inverse covariance, co-moment. Chunk
+   * sums are released as soon as their chunk is done, so peak memory stays near one copy
+   * of the accumulators plus the results.
+   */
+  async finalise(opts: FinaliseOptions): Promise<GaussianArrays & { count: number }> {
+    const total = this.count + (this.prior?.count ?? 0);
+    if (total < 2) throw new Error(`need at least 2 images to estimate a covariance, got ${total}`);
+    if (this.chunks.some((c) => c === null) && this.count > 0) throw new Error('internal: missing chunk sums');
+    const d = this.dims;
+    const mean = new Float64Array(this.cells * d);
+    const precision: Float32Array[] = [];
+    const comoment: Float32Array[] = [];
+    for (let k = 0; k < this.chunks.length; k++) {
+      const n = chunkLength(this, k);
+      const { chunkMean, chunkComoment } = this.chunkStatistics(k, n);
+      mean.set(chunkMean, k * this.chunkCells * d);
+      this.chunks[k] = null; // release the float64 sums of this chunk
+      precision.push(await this.invertChunk(chunkComoment, n, total, opts));
+      if (opts.keepComoment) comoment.push(Float32Array.from(chunkComoment));
+      opts.onProgress?.(k + 1, this.chunks.length);
+    }
+    return {
+      cells: this.cells,
+      dims: d,
+      chunkCells: this.chunkCells,
+      mean,
+      precision,
+      comoment: opts.keepComoment ? comoment : undefined,
+      count: total,
+    };
+  }
+
+  /** Mean and co-moment (float64, packed) of chunk k, merged with the prior fit if any. */
+  private chunkStatistics(k: number, n: number): { chunkMean: Float64Array; chunkComoment: Float64Array } {
+    const d = this.dims;
+    const p = packedSize(d);
+    const base = k * this.chunkCells * d;
+    const sums = this.chunks[k];
+    const nb = this.count;
+    const chunkMean = new Float64Array(n * d);
+    const chunkComoment = new Float64Array(n * p);
+    // new images: mean = shift + s1/nb; co-moment = s2 - s1 s1^T / nb
+    if (sums && nb > 0) {
+      for (let c = 0; c < n; c++) {
+        const m = c * d;
+        for (let i = 0; i < d; i++) chunkMean[m + i] = sums.shift[m + i] + sums.s1[m + i] / nb;
+        let q = c * p;
+        for (let i = 0; i < d; i++) {
+          const si = sums.s1[m + i] / nb;
+          for (let j = i; j < d; j++, q++) chunkComoment[q] = sums.s2[q] - si * sums.s1[m + j];
+        }
+      }
+    }
+    if (!this.prior) return { chunkMean, chunkComoment };
+    // Chan et al.: merge (na, meanA, M2A) with (nb, meanB, M2B)
+    const na = this.prior.count;
+    const nTotal = na + nb;
+    const priorComoment = this.prior.comoment[k];
+    for (let c = 0; c < n; c++) {
+      const m = c * d;
+      const delta = new Float64Array(d);
+      for (let i = 0; i < d; i++) {
+        const meanA = this.prior.mean[base + m + i];
+        delta[i] = nb > 0 ? chunkMean[m + i] - meanA : 0;
+        chunkMean[m + i] = meanA + (delta[i] * nb) / nTotal;
+      }
+      const w = (na * nb) / nTotal;
+      let q = c * p;
+      for (let i = 0; i < d; i++) {
+        for (let j = i; j < d; j++, q++) chunkComoment[q] += priorComoment[q] + w * delta[i] * delta[j];
+      }
+    }
+    return { chunkMean, chunkComoment };
+  }
+
+  /** (co-moment / (N-1) + eps I)^-1 for each cell of a chunk, as full float32 matrices. */
+  private async invertChunk(
+    comoment: Float64Array,
+    n: number,
+    total: number,
+    { eps, inversePrecision = 'float64' }: FinaliseOptions,
+  ): Promise<Float32Array> {
+    const d = this.dims;
+    const useFloat64 = inversePrecision === 'float64';
+    const a = useFloat64 ? new Float64Array(n * d * d) : new Float32Array(n * d * d);
+    // Scaling to unit diagonal (A = D S D) keeps the inverse accurate when the channels'
+    // variances differ by orders of magnitude; the inverse is then D (D S D)^-1 D.
+    const scale = new Float64Array(n * d);
+    const p = packedSize(d);
+    for (let c = 0; c < n; c++) {
+      let q = c * p;
+      const o = c * d * d;
+      for (let i = 0; i < d; i++) scale[c * d + i] = 1 / Math.sqrt(comoment[c * p + diagIndex(i, d)] / (total - 1) + eps);
+      for (let i = 0; i < d; i++) {
+        const si = scale[c * d + i];
+        for (let j = i; j < d; j++, q++) {
+          const v = (comoment[q] / (total - 1) + (i === j ? eps : 0)) * si * scale[c * d + j];
+          a[o + i * d + j] = v;
+          a[o + j * d + i] = v;
+        }
+      }
+    }
+    const inv = await this.linalg.inverse(a, n, d);
+    const out = new Float32Array(n * d * d);
+    for (let c = 0; c < n; c++) {
+      const o = c * d * d;
+      for (let i = 0; i < d; i++) {
+        const si = scale[c * d + i];
+        for (let j = i; j < d; j++) {
+          // LU inversion is not exactly symmetric: average the two triangles
+          const v = 0.5 * (inv[o + i * d + j] + inv[o + j * d + i]) * si * scale[c * d + j];
+          out[o + i * d + j] = v;
+          out[o + j * d + i] = v;
+        }
+      }
+    }
+    return out;
+  }
+}
+
+/** Position of entry (i, i) in a packed upper triangle. */
+function diagIndex(i: number, d: number): number {
+  return i * d - (i * (i - 1)) / 2;
+}
+
+/** acc[c] += upper triangle of full[c] for n matrices of size d x d. */
+function addUpperTriangles(acc: Float64Array, full: Float32Array, n: number, d: number): void {
+  let q = 0;
+  for (let c = 0; c < n; c++) {
+    const o = c * d * d;
+    for (let i = 0; i < d; i++) {
+      const row = o + i * d;
+      for (let j = i; j < d; j++) acc[q++] += full[row + j];
+    }
+  }
+}
