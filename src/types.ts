@@ -30,7 +30,7 @@ export interface RawImage {
   data: Uint8Array | Uint16Array | Float32Array;
   width: number;
   height: number;
-  /** 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA. Alpha is ignored. */
+  /** 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA. Alpha is composited over black (opaque pixels unchanged). */
   channels: 1 | 2 | 3 | 4;
 }
 
