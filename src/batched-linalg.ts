@@ -8,6 +8,7 @@
  * - inverse:     A [C, d, d] (float32 or float64)   -> A^-1      (ORT contrib op com.microsoft.Inverse,
  *                LU with partial pivoting; ONNX has no standard inverse)
  * - project:     X [N, D] @ W [D, d]         -> [N, d]
+ * - sandwich:    W [C, d, m], P [C, d, d]    -> W^T P W          [C, m, m]
  */
 import * as ort from 'onnxruntime-node';
 import { buildModel, DataType, int64Tensor, valueInfo, type DataTypeCode } from './onnx-builder';
@@ -71,7 +72,23 @@ function projectGraph(): Uint8Array {
   });
 }
 
-type HeadName = 'gram' | 'mahalanobis' | 'inverse32' | 'inverse64' | 'project';
+function sandwichGraph(): Uint8Array {
+  return buildModel({
+    name: 'sandwich',
+    nodes: [
+      { op: 'Transpose', inputs: ['W'], outputs: ['Wt'], attributes: { perm: [0, 2, 1] } },
+      { op: 'MatMul', inputs: ['Wt', 'P'], outputs: ['WtP'] },
+      { op: 'MatMul', inputs: ['WtP', 'W'], outputs: ['G'] },
+    ],
+    inputs: [
+      valueInfo('W', DataType.FLOAT, ['C', 'd', 'm']),
+      valueInfo('P', DataType.FLOAT, ['C', 'd', 'd']),
+    ],
+    outputs: [valueInfo('G', DataType.FLOAT, ['C', 'm', 'm'])],
+  });
+}
+
+type HeadName = 'gram' | 'mahalanobis' | 'inverse32' | 'inverse64' | 'project' | 'sandwich';
 
 const GRAPHS: Record<HeadName, () => Uint8Array> = {
   gram: gramGraph,
@@ -79,6 +96,7 @@ const GRAPHS: Record<HeadName, () => Uint8Array> = {
   inverse32: () => inverseGraph(DataType.FLOAT),
   inverse64: () => inverseGraph(DataType.DOUBLE),
   project: projectGraph,
+  sandwich: sandwichGraph,
 };
 
 /**
@@ -94,7 +112,11 @@ export class BatchedLinalg {
     let s = this.sessions.get(name);
     if (!s) {
       const opts: ort.InferenceSession.SessionOptions = {
-        executionProviders: [this.options.provider && name !== 'inverse64' && name !== 'inverse32' ? this.options.provider : 'cpu'],
+        executionProviders: [
+          this.options.provider && name !== 'inverse64' && name !== 'inverse32'
+            ? this.options.provider
+            : 'cpu',
+        ],
         graphOptimizationLevel: 'all',
       };
       if (this.options.threads) opts.intraOpNumThreads = this.options.threads;
@@ -145,6 +167,22 @@ export class BatchedLinalg {
       W: new ort.Tensor('float32', w, [bigD, d]),
     });
     return out.Y.data as Float32Array;
+  }
+
+  /** W^T P W per cell: W is [C, d, m], P [C, d, d]; result [C, m, m]. */
+  async sandwich(
+    w: Float32Array,
+    precision: Float32Array,
+    cells: number,
+    dims: number,
+    m: number,
+  ): Promise<Float32Array> {
+    const s = await this.session('sandwich');
+    const out = await s.run({
+      W: new ort.Tensor('float32', w, [cells, dims, m]),
+      P: new ort.Tensor('float32', precision, [cells, dims, dims]),
+    });
+    return out.G.data as Float32Array;
   }
 
   async dispose(): Promise<void> {

@@ -140,7 +140,13 @@ export class Embedder {
       case 'semi-orthogonal': {
         const full = gatherChannels(stages, this.allChannels);
         const cells = stages[0].height * stages[0].width;
-        return this.linalg.project(full, cells, this.projection as Float32Array, this.totalChannels, this.dims);
+        return this.linalg.project(
+          full,
+          cells,
+          this.projection as Float32Array,
+          this.totalChannels,
+          this.dims,
+        );
       }
     }
   }

@@ -103,7 +103,11 @@ export class GaussianAccumulator {
     const base = k * this.chunkCells * d;
     let sums = this.chunks[k];
     if (!sums) {
-      sums = { shift: this.initialShift(k, n, embeddings), s1: new Float64Array(n * d), s2: new Float64Array(n * packedSize(d)) };
+      sums = {
+        shift: this.initialShift(k, n, embeddings),
+        s1: new Float64Array(n * d),
+        s2: new Float64Array(n * packedSize(d)),
+      };
       this.chunks[k] = sums;
     }
     // X [n, b, d]: centred values of this chunk's cells for every image of the batch
@@ -132,7 +136,8 @@ export class GaussianAccumulator {
   async finalise(opts: FinaliseOptions): Promise<GaussianArrays & { count: number }> {
     const total = this.count + (this.prior?.count ?? 0);
     if (total < 2) throw new Error(`need at least 2 images to estimate a covariance, got ${total}`);
-    if (this.chunks.some((c) => c === null) && this.count > 0) throw new Error('internal: missing chunk sums');
+    if (this.chunks.some((c) => c === null) && this.count > 0)
+      throw new Error('internal: missing chunk sums');
     const d = this.dims;
     const mean = new Float64Array(this.cells * d);
     const precision: Float32Array[] = [];
@@ -217,7 +222,8 @@ export class GaussianAccumulator {
     for (let c = 0; c < n; c++) {
       let q = c * p;
       const o = c * d * d;
-      for (let i = 0; i < d; i++) scale[c * d + i] = 1 / Math.sqrt(comoment[c * p + diagIndex(i, d)] / (total - 1) + eps);
+      for (let i = 0; i < d; i++)
+        scale[c * d + i] = 1 / Math.sqrt(comoment[c * p + diagIndex(i, d)] / (total - 1) + eps);
       for (let i = 0; i < d; i++) {
         const si = scale[c * d + i];
         for (let j = i; j < d; j++, q++) {

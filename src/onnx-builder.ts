@@ -18,7 +18,10 @@ export interface NodeSpec {
   op: string;
   inputs: string[];
   outputs: string[];
-  attributes?: Record<string, AttributeValue | { ints: number[] } | { floats: number[] } | { int: number } | { float: number }>;
+  attributes?: Record<
+    string,
+    AttributeValue | { ints: number[] } | { floats: number[] } | { int: number } | { float: number }
+  >;
   domain?: string;
   name?: string;
 }
@@ -35,7 +38,10 @@ export function valueInfo(name: string, elemType: DataTypeCode, shape: Dim[]): o
   };
 }
 
-function attribute(name: string, v: NodeSpec['attributes'] extends Record<string, infer V> | undefined ? V : never): onnx.IAttributeProto {
+function attribute(
+  name: string,
+  v: NodeSpec['attributes'] extends Record<string, infer V> | undefined ? V : never,
+): onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof v === 'number') {
     return Number.isInteger(v) ? { name, type: T.INT, i: v } : { name, type: T.FLOAT, f: v };
@@ -61,7 +67,11 @@ export function node(spec: NodeSpec): onnx.INodeProto {
 }
 
 /** A constant tensor stored in the graph. */
-export function floatTensor(name: string, dims: number[], values: Float32Array | number[]): onnx.ITensorProto {
+export function floatTensor(
+  name: string,
+  dims: number[],
+  values: Float32Array | number[],
+): onnx.ITensorProto {
   const data = values instanceof Float32Array ? values : Float32Array.from(values);
   return {
     name,
@@ -90,7 +100,8 @@ export const OPSET = 17;
 
 export function buildModel(spec: GraphSpec): Uint8Array {
   const opsetImport: onnx.IOperatorSetIdProto[] = [{ domain: '', version: OPSET }];
-  for (const [domain, version] of Object.entries(spec.extraOpsets ?? {})) opsetImport.push({ domain, version });
+  for (const [domain, version] of Object.entries(spec.extraOpsets ?? {}))
+    opsetImport.push({ domain, version });
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'node-red-padim',

@@ -31,7 +31,8 @@ function twoPass(embs: Float32Array[], cell: number, d: number): { mean: number[
   const cov = Array.from({ length: d }, () => new Array(d).fill(0));
   for (const e of embs) {
     for (let i = 0; i < d; i++) {
-      for (let j = 0; j < d; j++) cov[i][j] += ((e[cell * d + i] - mean[i]) * (e[cell * d + j] - mean[j])) / (n - 1);
+      for (let j = 0; j < d; j++)
+        cov[i][j] += ((e[cell * d + i] - mean[i]) * (e[cell * d + j] - mean[j])) / (n - 1);
     }
   }
   return { mean, cov };
@@ -89,11 +90,17 @@ describe('GaussianAccumulator (streaming mean and covariance)', () => {
         const local = c - k * g.chunkCells;
         const cm = unpack(g.comoment![k], local * packedSize(d), d);
         for (let i = 0; i < d; i++) {
-          assert.ok(Math.abs(g.mean[c * d + i] - ref.mean[i]) < 1e-4, `mean ${g.mean[c * d + i]} vs ${ref.mean[i]}`);
+          assert.ok(
+            Math.abs(g.mean[c * d + i] - ref.mean[i]) < 1e-4,
+            `mean ${g.mean[c * d + i]} vs ${ref.mean[i]}`,
+          );
           for (let j = 0; j < d; j++) {
             const cov = cm[i][j] / 22;
             const tol = 1e-4 * Math.max(1, Math.abs(ref.cov[i][j]));
-            assert.ok(Math.abs(cov - ref.cov[i][j]) < tol, `cov[${i}][${j}] ${cov} vs ${ref.cov[i][j]} (batches ${batches})`);
+            assert.ok(
+              Math.abs(cov - ref.cov[i][j]) < tol,
+              `cov[${i}][${j}] ${cov} vs ${ref.cov[i][j]} (batches ${batches})`,
+            );
           }
         }
       }
@@ -191,7 +198,8 @@ describe('BatchedLinalg.mahalanobis', () => {
       }
     }
     // cell 2 gets a negative definite matrix: the form is negative and must clamp to 0
-    for (let i = 0; i < d * d; i++) p[2 * d * d + i] = -Math.abs(p[2 * d * d + i]) * (i % (d + 1) === 0 ? 1 : 0);
+    for (let i = 0; i < d * d; i++)
+      p[2 * d * d + i] = -Math.abs(p[2 * d * d + i]) * (i % (d + 1) === 0 ? 1 : 0);
     const m = await linalg.mahalanobis(x, mu, p, cells, b, d);
     for (let c = 0; c < cells; c++) {
       for (let j = 0; j < b; j++) {
@@ -204,7 +212,10 @@ describe('BatchedLinalg.mahalanobis', () => {
           }
         }
         const expected = Math.sqrt(Math.max(0, q));
-        assert.ok(Math.abs(m[c * b + j] - expected) < 1e-4 * Math.max(1, expected), `${m[c * b + j]} vs ${expected}`);
+        assert.ok(
+          Math.abs(m[c * b + j] - expected) < 1e-4 * Math.max(1, expected),
+          `${m[c * b + j]} vs ${expected}`,
+        );
       }
     }
     assert.equal(m[2 * b], 0);

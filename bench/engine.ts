@@ -1,0 +1,155 @@
+/**
+ * Engine benchmark: fit time and peak memory, single-image and batched scoring, against this
+ * machine's measured floors. Needs a data set in the MVTec layout and a backbone; defaults to
+ * ../shared (MVTec AD bottle, ResNet50v2 stages 1-3).
+ *
+ *   node dist/bench/engine.js [--dims 100,550] [--runs 5] [--json out.json]
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { median, measureBandwidth, measureMatmul } from '../src/bench/floors';
+import { readCategory } from '../src/dataset';
+import { loadModel } from '../src/model-file';
+import { Scorer } from '../src/scorer';
+
+const SHARED = path.resolve(__dirname, '../../../shared');
+
+function fitInChild(options: Record<string, unknown>) {
+  const out = execFileSync(
+    process.execPath,
+    ['--max-old-space-size=4096', path.join(__dirname, 'fit-child.js'), JSON.stringify(options)],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 20,
+    },
+  );
+  return JSON.parse(out.trim().split('\n').pop() as string) as {
+    images: number;
+    fitMs: number;
+    phases: Record<string, number>;
+    maxRssMB: number;
+    precisionBytes: number;
+  };
+}
+
+async function scoringTimes(modelFile: string, images: string[], runs: number) {
+  const model = await loadModel(modelFile);
+  const scorer = await Scorer.open(model, { batchSize: 8 });
+  try {
+    await scorer.scoreBatch(images.slice(0, 1)); // warm-up
+    const single: number[] = [];
+    const backbone: number[] = [];
+    const distance: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const [res] = await scorer.scoreBatch([images[r % images.length]]);
+      single.push(res.timings.totalMs);
+      backbone.push(res.timings.backboneMs);
+      distance.push(res.timings.distanceMs);
+    }
+    const batched: number[] = [];
+    for (let r = 0; r < Math.max(3, Math.ceil(runs / 2)); r++) {
+      const t = performance.now();
+      await scorer.scoreBatch(images.slice(0, 8));
+      batched.push((performance.now() - t) / 8);
+    }
+    return {
+      singleMs: median(single),
+      backboneMs: median(backbone),
+      distanceMs: median(distance),
+      batched8MsPerImage: median(batched),
+    };
+  } finally {
+    await scorer.dispose();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      data: { type: 'string', default: path.join(SHARED, 'data/mvtec/bottle') },
+      backbone: { type: 'string', default: path.join(SHARED, 'models/resnet50v2-stage1to3-fp32.onnx') },
+      dims: { type: 'string', default: '100,550' },
+      runs: { type: 'string', default: '5' },
+      'small-n': { type: 'string', default: '50' },
+      json: { type: 'string' },
+    },
+  });
+  if (!fs.existsSync(values.data as string)) {
+    console.log(`skipped: no data at ${values.data} (the engine benchmark needs ../shared or --data)`);
+    return;
+  }
+  const runs = Number(values.runs);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'padim-bench-'));
+  const data = readCategory(values.data as string, { requireMasks: false });
+  const testImages = data.test.map((t) => t.file);
+  const bandwidthGBs = measureBandwidth();
+  const matmulGflops = await measureMatmul();
+  const results: Record<string, unknown>[] = [];
+  console.log(
+    `machine: ${os.cpus().length} cores, bandwidth ${bandwidthGBs.toFixed(1)} GB/s, MatMul ${matmulGflops.toFixed(1)} GFLOP/s`,
+  );
+  try {
+    for (const dims of (values.dims as string).split(',').map(Number)) {
+      const modelFile = path.join(tmp, `d${dims}.padim`);
+      const common = { data: values.data, backbone: values.backbone, dims };
+      const small = fitInChild({ ...common, limit: Number(values['small-n']) });
+      const full = fitInChild({ ...common, out: modelFile });
+      const scoring = await scoringTimes(modelFile, testImages, runs);
+      fs.rmSync(modelFile, { force: true });
+      const floorMs = scoring.backboneMs + (full.precisionBytes / (bandwidthGBs * 1e9)) * 1000;
+      const row = {
+        dims,
+        trainImages: full.images,
+        fitSeconds: full.fitMs / 1000,
+        fitPhasesSeconds: Object.fromEntries(Object.entries(full.phases).map(([k, v]) => [k, v / 1000])),
+        peakRssGB: full.maxRssMB / 1024,
+        peakRssSmallNGB: small.maxRssMB / 1024,
+        smallN: small.images,
+        rssGrowth: full.maxRssMB / small.maxRssMB,
+        precisionGB: full.precisionBytes / 1e9,
+        peakOverPrecision: (full.maxRssMB * 1024 * 1024) / full.precisionBytes,
+        ...scoring,
+        floorMs,
+        singleOverFloor: scoring.singleMs / floorMs,
+        headOverBackbone: scoring.distanceMs / scoring.backboneMs,
+      };
+      results.push(row);
+      console.log(JSON.stringify(row));
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  const report = {
+    date: new Date().toISOString(),
+    machine: {
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      bandwidthGBs,
+      matmulGflops,
+      memoryGB: os.totalmem() / 1e9,
+    },
+    data: values.data,
+    backbone: values.backbone,
+    results,
+  };
+  console.log(
+    '\n| d | fit (s) | peak RSS (GB) | RSS N=50 -> 209 | inverse cov. (GB) | single (ms) | floor (ms) | single/floor | batch 8 (ms/img) | head/backbone |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of results as Record<string, number>[]) {
+    console.log(
+      `| ${r.dims} | ${r.fitSeconds.toFixed(1)} | ${r.peakRssGB.toFixed(2)} | ${r.rssGrowth.toFixed(2)}x | ${r.precisionGB.toFixed(2)} | ` +
+        `${r.singleMs.toFixed(0)} | ${r.floorMs.toFixed(0)} | ${r.singleOverFloor.toFixed(2)} | ${r.batched8MsPerImage.toFixed(0)} | ${r.headOverBackbone.toFixed(2)} |`,
+    );
+  }
+  if (values.json) fs.writeFileSync(values.json as string, JSON.stringify(report, null, 2));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

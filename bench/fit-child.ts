@@ -1,0 +1,56 @@
+/**
+ * One fit in its own process, so its peak memory (maxRSS) is measured alone.
+ * Usage: node dist/bench/fit-child.js <json options>; prints one JSON line.
+ *   { "data": dir, "backbone": spec, "dims": n, "limit": n, "out": file?, "batch": n, "fastInverse": bool }
+ */
+import * as path from 'node:path';
+import { readCategory } from '../src/dataset';
+import { fitModel } from '../src/fit';
+import { saveModel } from '../src/model-file';
+
+async function main(): Promise<void> {
+  const o = JSON.parse(process.argv[2]) as {
+    data: string;
+    backbone: string;
+    dims: number;
+    limit?: number;
+    out?: string;
+    batch?: number;
+    fastInverse?: boolean;
+    threads?: number;
+  };
+  const train = readCategory(path.resolve(o.data), { requireMasks: false }).train.slice(0, o.limit);
+  const t0 = performance.now();
+  const phases: Record<string, number> = {};
+  let phase = '';
+  let phaseStart = t0;
+  const model = await fitModel(train, {
+    backbone: o.backbone,
+    dims: o.dims,
+    batchSize: o.batch,
+    threads: o.threads,
+    inversePrecision: o.fastInverse ? 'float32' : 'float64',
+    onProgress: (p) => {
+      if (p.phase !== phase) {
+        const t = performance.now();
+        if (phase) phases[phase] = t - phaseStart;
+        phase = p.phase;
+        phaseStart = t;
+      }
+    },
+  });
+  const fitMs = performance.now() - t0;
+  phases[phase] = performance.now() - phaseStart;
+  const maxRssMB = process.resourceUsage().maxRSS / 1024;
+  if (o.out) await saveModel(o.out, model);
+  const g = model.gaussian;
+  const precisionBytes = g.cells * g.dims * g.dims * 4;
+  console.log(
+    JSON.stringify({ images: train.length, dims: o.dims, fitMs, phases, maxRssMB, precisionBytes }),
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

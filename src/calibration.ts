@@ -1,0 +1,120 @@
+/**
+ * Honest scores for the training images, to suggest a threshold.
+ *
+ * A training image scored by a model fitted on it looks more normal than a new good image
+ * (its own embedding shaped every cell's Gaussian; with d close to N the in-sample
+ * distances are far smaller). Thresholds set from in-sample scores flag good parts as NG.
+ * So the last K training images are scored against the model fitted WITHOUT them, obtained
+ * from the full model without a second inversion:
+ *
+ *   A_full = M2_full/(N-1) + eps I = A_rest + W W^T,   W = [u_1 .. u_K, v] / sqrt(N-1)
+ *
+ * where u_h = x_h - mean_K (the held-out images around their own mean) and
+ * v = sqrt((N-K) K / N) (mean_K - mean_rest) (Chan's merge term), and
+ * A_rest = M2_rest/(N-1) + eps I is the covariance of the other N-K images (divided by N-1
+ * instead of N-K-1: slightly smaller, so the held-out distances err on the high side). By
+ * Woodbury, with P = A_full^-1 and G = W^T P W (a small (K+1) x (K+1) matrix per cell):
+ *
+ *   r^T A_rest^-1 r = a^T G (I - G)^-1 a   for r = W a,
+ *
+ * and every held-out residual r_h = x_h - mean_rest = u_h + (mean_K - mean_rest) lies in
+ * the span of W. The cost is that of scoring K images once.
+ */
+import { BatchedLinalg } from './batched-linalg';
+import { chunkLength, type GaussianArrays } from './model';
+
+/**
+ * Solves M Y = B in place for r right-hand sides (B is n x r, row-major; Y overwrites it):
+ * Gaussian elimination with partial pivoting, fine for the small systems here.
+ */
+function solveInPlace(mat: Float64Array, rhs: Float64Array, n: number, r: number): void {
+  const swapRows = (a: Float64Array, width: number, i: number, j: number) => {
+    for (let c = 0; c < width; c++)
+      [a[i * width + c], a[j * width + c]] = [a[j * width + c], a[i * width + c]];
+  };
+  for (let col = 0; col < n; col++) {
+    let pivot = col;
+    for (let row = col + 1; row < n; row++) {
+      if (Math.abs(mat[row * n + col]) > Math.abs(mat[pivot * n + col])) pivot = row;
+    }
+    if (pivot !== col) {
+      swapRows(mat, n, col, pivot);
+      swapRows(rhs, r, col, pivot);
+    }
+    const diag = mat[col * n + col];
+    for (let row = col + 1; row < n; row++) {
+      const f = mat[row * n + col] / diag;
+      if (f === 0) continue;
+      for (let c = col; c < n; c++) mat[row * n + c] -= f * mat[col * n + c];
+      for (let c = 0; c < r; c++) rhs[row * r + c] -= f * rhs[col * r + c];
+    }
+  }
+  for (let row = n - 1; row >= 0; row--) {
+    for (let c = 0; c < r; c++) {
+      let s = rhs[row * r + c];
+      for (let j = row + 1; j < n; j++) s -= mat[row * n + j] * rhs[j * r + c];
+      rhs[row * r + c] = s / mat[row * n + row];
+    }
+  }
+}
+
+/**
+ * Per-cell Mahalanobis distances of the held-out images (the last K of the N training
+ * images, given as their embeddings [cells, d]) under the model fitted on the other N-K.
+ */
+export async function heldOutDistances(
+  gaussian: GaussianArrays,
+  nTotal: number,
+  heldOut: Float32Array[],
+  linalg: BatchedLinalg,
+): Promise<Float32Array[]> {
+  const k = heldOut.length;
+  const n = nTotal;
+  if (k < 1 || n - k < 2) throw new Error(`cannot hold out ${k} of ${n} images`);
+  const d = gaussian.dims;
+  const m = k + 1;
+  const mergeWeight = Math.sqrt(((n - k) * k) / n);
+  const scale = 1 / Math.sqrt(n - 1);
+  const out = heldOut.map(() => new Float32Array(gaussian.cells));
+  for (let chunk = 0; chunk < gaussian.precision.length; chunk++) {
+    const cells = chunkLength(gaussian, chunk);
+    const first = chunk * gaussian.chunkCells;
+    const w = new Float32Array(cells * d * m);
+    for (let c = 0; c < cells; c++) {
+      const base = (first + c) * d;
+      for (let i = 0; i < d; i++) {
+        let meanK = 0;
+        for (const x of heldOut) meanK += x[base + i];
+        meanK /= k;
+        const meanRest = (n * gaussian.mean[base + i] - k * meanK) / (n - k);
+        const row = (c * d + i) * m;
+        for (let h = 0; h < k; h++) w[row + h] = (heldOut[h][base + i] - meanK) * scale;
+        w[row + k] = mergeWeight * (meanK - meanRest) * scale;
+      }
+    }
+    const g = await linalg.sandwich(w, gaussian.precision[chunk], cells, d, m);
+    // the coefficient vectors a_h = sqrt(N-1) (e_h + e_K / mergeWeight), so W a_h = x_h - mean_rest,
+    // as the columns of an m x k matrix
+    const a = new Float64Array(m * k);
+    for (let h = 0; h < k; h++) {
+      a[h * k + h] = 1 / scale;
+      a[k * k + h] = 1 / (scale * mergeWeight);
+    }
+    const iMinusG = new Float64Array(m * m);
+    const y = new Float64Array(m * k);
+    for (let c = 0; c < cells; c++) {
+      const gc = g.subarray(c * m * m, (c + 1) * m * m);
+      for (let i = 0; i < m * m; i++) iMinusG[i] = (i % (m + 1) === 0 ? 1 : 0) - gc[i];
+      y.set(a);
+      solveInPlace(iMinusG, y, m, k);
+      // q_h = (G a_h) . y_h, and G a_h only needs rows h and K of G (a_h has two non-zeros)
+      for (let h = 0; h < k; h++) {
+        let q = 0;
+        for (let i = 0; i < m; i++)
+          q += (gc[i * m + h] * a[h * k + h] + gc[i * m + k] * a[k * k + h]) * y[i * k + h];
+        out[h][first + c] = Math.sqrt(Math.max(0, q));
+      }
+    }
+  }
+  return out;
+}

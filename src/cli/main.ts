@@ -1,0 +1,357 @@
+/**
+ * The `padim` command line: fit, score, update, info, demo.
+ * Every command prints help with --help; errors are one clear line and a non-zero exit code.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../atomic-write';
+import { fitModel, updateModel } from '../fit';
+import { loadRgb, renderHeatmap } from '../heatmap';
+import { mapToOriginal } from '../anomaly-map';
+import { resolveImageArgs } from '../image-files';
+import { loadModel, readModelHeader, saveModel } from '../model-file';
+import type { FitOptions, Progress } from '../options';
+import { parseSize } from '../preprocess';
+import { Scorer } from '../scorer';
+import type { ProviderName } from '../types';
+import {
+  choiceOption,
+  intOption,
+  layersOption,
+  numberOption,
+  parse,
+  required,
+  UsageError,
+  type Options,
+  type ParsedValues,
+} from './args';
+import { runDemo } from './demo';
+import { createProgress, type ProgressReporter } from './progress';
+
+const PROVIDERS: readonly ProviderName[] = ['cpu', 'webgpu', 'cuda', 'tensorrt'];
+
+const RUNTIME_OPTIONS: Options = {
+  provider: { type: 'string' },
+  strict: { type: 'boolean' },
+  threads: { type: 'string' },
+  'models-dir': { type: 'string' },
+  'max-pixels': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+const RUNTIME_HELP = `
+  --provider cpu|webgpu|cuda|tensorrt  execution provider (default cpu); falls back to cpu
+                                       with a warning when it cannot start
+  --strict                             fail instead of falling back
+  --threads N                          onnxruntime threads (default: all cores)
+  --models-dir DIR                     where preset backbones are found (default ~/.padim/models,
+                                       or $PADIM_MODELS_DIR)
+  --max-pixels N                       refuse larger images before decoding (default 100000000)
+  -q, --quiet                          no progress output`;
+
+const HELP: Record<string, string> = {
+  main: `padim: PaDiM anomaly detection and localisation
+
+Usage: padim <command> [options]
+
+Commands:
+  fit      fit a model on good images
+  score    score images with a model (anomaly score, heatmaps)
+  update   add more good images to a fitted model
+  info     show a model file's header
+  demo     generate a synthetic data set, fit, score and report (no downloads)
+
+Run 'padim <command> --help' for the command's options.`,
+  fit: `Usage: padim fit --train <dir|files>... --out <model> [options]
+
+  --train PATH        folder of good images (repeatable), or image files
+  --out FILE          model file to write (atomically)
+  --backbone SPEC     builtin:filterbank (default), a preset (resnet50v2, mobilenetv2,
+                      mobilenetv2-int8, squeezenet, resnet18, wide_resnet50_2) or an .onnx file
+  --layers a,b,c      tensor names of stages 1..3 (default: the preset's)
+  --dims N            channels kept per cell (default 100, or all if fewer)
+  --reduction R       random (default) or semi-orthogonal
+  --size WxH|S        input size (default 256x256); with --crop: shorter side S
+  --crop C|WxH        centre crop after resizing (the paper: --size 256 --crop 224)
+  --seed N            seed of the channel choice (default 0)
+  --eps X             covariance regularisation (default 0.01)
+  --batch N           images per batch (default 16)
+  --recursive         look for images in sub-folders too
+  --compact           do not keep the statistics needed by 'padim update' (smaller file)
+  --fast-inverse      invert covariances in float32 (faster, less accurate)${RUNTIME_HELP}`,
+  score: `Usage: padim score --model <model> <images or folders>... [options]
+
+  --model FILE        model file
+  --heatmaps DIR      write <name>.png heatmaps (original image size) into DIR
+  --json              print one JSON object per line instead of a table
+  --batch N           images per batch (default 8)
+  --backbone FILE     use this backbone file instead of the path stored in the model
+  --recursive         look for images in sub-folders too${RUNTIME_HELP}`,
+  update: `Usage: padim update --model <model> --train <dir|files>... [--out <model>] [options]
+
+  Adds good images to a fitted model without refitting (the model must not be compact).
+  --model FILE        model to update
+  --train PATH        more good images (folder or files, repeatable)
+  --out FILE          where to write the result (default: replace --model atomically)
+  --batch N           images per batch (default 16)
+  --recursive         look for images in sub-folders too${RUNTIME_HELP}`,
+  info: `Usage: padim info <model> [--json]
+
+  Prints the model's header: backbone, layers, input protocol, dims, grid, training images,
+  score distribution and suggested threshold.`,
+  demo: `Usage: padim demo [--dir DIR] [--texture woven|brushed|grain|tiles] [options]
+
+  Generates a synthetic inspection data set (textures with scratches, spots, missing pieces and
+  colour changes), fits the built-in filter-bank backbone on its good images, scores the test
+  images and prints image and pixel AUROC. Needs no downloads.
+  --dir DIR           where to put the data, model and heatmaps (default ./padim-demo)
+  --texture KIND      texture of the synthetic part (default woven)
+  --backbone SPEC     backbone (default builtin:filterbank)${RUNTIME_HELP}`,
+};
+
+interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+function runtimeOptions(v: ParsedValues, io: Io) {
+  return {
+    provider: choiceOption(v.provider as string | undefined, 'provider', PROVIDERS),
+    strict: Boolean(v.strict),
+    threads: intOption(v.threads as string | undefined, 'threads'),
+    modelsDir: v['models-dir'] as string | undefined,
+    maxPixels: intOption(v['max-pixels'] as string | undefined, 'max-pixels'),
+    log: (m: string) => io.err(`padim: ${m}`),
+  };
+}
+
+function progressHandler(reporter: ProgressReporter): (p: Progress) => void {
+  const labels = { embed: 'embedding', invert: 'inverting', calibrate: 'calibrating' };
+  return (p) => reporter.update(labels[p.phase], p.done, p.total);
+}
+
+function asStrings(v: unknown): string[] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? (v as string[]) : [v as string];
+}
+
+async function cmdFit(argv: string[], io: Io): Promise<void> {
+  const { values: v } = parse(argv, {
+    ...RUNTIME_OPTIONS,
+    train: { type: 'string', multiple: true },
+    out: { type: 'string' },
+    backbone: { type: 'string' },
+    layers: { type: 'string' },
+    dims: { type: 'string' },
+    reduction: { type: 'string' },
+    size: { type: 'string' },
+    crop: { type: 'string' },
+    seed: { type: 'string' },
+    eps: { type: 'string' },
+    batch: { type: 'string' },
+    recursive: { type: 'boolean' },
+    compact: { type: 'boolean' },
+    'fast-inverse': { type: 'boolean' },
+  });
+  if (v.help) return io.out(HELP.fit);
+  const out = required(v.out as string | undefined, 'out');
+  const trainArgs = asStrings(v.train);
+  if (trainArgs.length === 0) throw new UsageError('--train is required');
+  const images = resolveImageArgs(trainArgs, { recursive: Boolean(v.recursive) });
+  const reporter = createProgress(process.stderr, Boolean(v.quiet));
+  const opts: FitOptions = {
+    ...runtimeOptions(v, io),
+    backbone: v.backbone as string | undefined,
+    layers: layersOption(v.layers as string | undefined),
+    dims: intOption(v.dims as string | undefined, 'dims'),
+    reduction: choiceOption(v.reduction as string | undefined, 'reduction', [
+      'random',
+      'semi-orthogonal',
+    ] as const),
+    size:
+      v.size || v.crop
+        ? parseSize((v.size as string | undefined) ?? '256', v.crop as string | undefined)
+        : undefined,
+    seed: intOption(v.seed as string | undefined, 'seed', 0),
+    eps: numberOption(v.eps as string | undefined, 'eps'),
+    batchSize: intOption(v.batch as string | undefined, 'batch'),
+    updatable: !v.compact,
+    inversePrecision: v['fast-inverse'] ? 'float32' : 'float64',
+    onProgress: progressHandler(reporter),
+  };
+  const t0 = performance.now();
+  const model = await fitModel(images, opts);
+  reporter.end();
+  await saveModel(out, model);
+  const h = model.header;
+  io.out(
+    `fitted ${h.nTrain} images in ${((performance.now() - t0) / 1000).toFixed(1)} s: backbone ${h.backbone.id}, ` +
+      `d=${h.embedding.dims} of ${h.embedding.totalChannels}, grid ${h.grid.width}x${h.grid.height}`,
+  );
+  io.out(
+    `suggested threshold ${h.threshold.toFixed(3)} (training scores max ${h.trainScores.max.toFixed(3)})`,
+  );
+  io.out(`model written to ${out}`);
+}
+
+async function cmdScore(argv: string[], io: Io): Promise<void> {
+  const { values: v, positionals } = parse(
+    argv,
+    {
+      ...RUNTIME_OPTIONS,
+      model: { type: 'string' },
+      heatmaps: { type: 'string' },
+      json: { type: 'boolean' },
+      batch: { type: 'string' },
+      backbone: { type: 'string' },
+      recursive: { type: 'boolean' },
+    },
+    true,
+  );
+  if (v.help) return io.out(HELP.score);
+  const modelPath = required(v.model as string | undefined, 'model');
+  if (positionals.length === 0) throw new UsageError('give the images (files or folders) to score');
+  const images = resolveImageArgs(positionals, { recursive: Boolean(v.recursive) });
+  const model = await loadModel(modelPath);
+  const scorer = await Scorer.open(model, {
+    ...runtimeOptions(v, io),
+    backbonePath: v.backbone as string | undefined,
+    batchSize: intOption(v.batch as string | undefined, 'batch'),
+  });
+  const heatmaps = v.heatmaps as string | undefined;
+  if (heatmaps) fs.mkdirSync(heatmaps, { recursive: true });
+  const reporter = createProgress(process.stderr, Boolean(v.quiet) || Boolean(v.json));
+  try {
+    if (!v.json) io.out(`${'image'.padEnd(40)} ${'score'.padStart(9)}  verdict  ms`);
+    const pending: Promise<void>[] = [];
+    await scorer.scoreMany(images, (r, i) => {
+      const file = images[i];
+      if (v.json) {
+        const { score, normalizedScore, threshold, timings } = r;
+        io.out(JSON.stringify({ file, score, normalizedScore, threshold, ng: score > threshold, timings }));
+      } else {
+        const verdict = r.score > r.threshold ? 'NG' : 'OK';
+        io.out(
+          `${path.basename(file).padEnd(40)} ${r.score.toFixed(3).padStart(9)}  ${verdict.padEnd(7)}  ${r.timings.totalMs.toFixed(0)}`,
+        );
+      }
+      if (heatmaps) {
+        const name = path.join(heatmaps, `${path.parse(file).name}.png`);
+        pending.push(writeHeatmap(file, r, name));
+      }
+      reporter.update('scoring', i + 1, images.length);
+    });
+    await Promise.all(pending);
+    reporter.end();
+  } finally {
+    await scorer.dispose();
+  }
+}
+
+async function writeHeatmap(
+  file: string,
+  r: { map: import('../types').ScoreMap; geometry: import('../types').InputGeometry; threshold: number },
+  out: string,
+): Promise<void> {
+  const image = await loadRgb(file);
+  const map = mapToOriginal(r.map, r.geometry);
+  await writeFileAtomic(out, await renderHeatmap(image, map, { threshold: r.threshold }));
+}
+
+async function cmdUpdate(argv: string[], io: Io): Promise<void> {
+  const { values: v } = parse(argv, {
+    ...RUNTIME_OPTIONS,
+    model: { type: 'string' },
+    train: { type: 'string', multiple: true },
+    out: { type: 'string' },
+    batch: { type: 'string' },
+    recursive: { type: 'boolean' },
+  });
+  if (v.help) return io.out(HELP.update);
+  const modelPath = required(v.model as string | undefined, 'model');
+  const trainArgs = asStrings(v.train);
+  if (trainArgs.length === 0) throw new UsageError('--train is required');
+  const images = resolveImageArgs(trainArgs, { recursive: Boolean(v.recursive) });
+  const model = await loadModel(modelPath);
+  const reporter = createProgress(process.stderr, Boolean(v.quiet));
+  const updated = await updateModel(model, images, {
+    ...runtimeOptions(v, io),
+    batchSize: intOption(v.batch as string | undefined, 'batch'),
+    onProgress: progressHandler(reporter),
+  });
+  reporter.end();
+  const out = (v.out as string | undefined) ?? modelPath;
+  await saveModel(out, updated);
+  io.out(
+    `model now has ${updated.header.nTrain} training images (added ${images.length}); written to ${out}`,
+  );
+}
+
+async function cmdInfo(argv: string[], io: Io): Promise<void> {
+  const { values: v, positionals } = parse(
+    argv,
+    { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    true,
+  );
+  if (v.help) return io.out(HELP.info);
+  if (positionals.length !== 1) throw new UsageError('give one model file');
+  const h = await readModelHeader(positionals[0]);
+  if (v.json) return io.out(JSON.stringify(h, null, 2));
+  const size = h.input.size;
+  io.out(`model       ${positionals[0]} (${(h.fileBytes / 1e6).toFixed(1)} MB, format ${h.formatVersion})`);
+  io.out(
+    `backbone    ${h.backbone.id}  layers ${h.backbone.layers.join(', ')}  sha256 ${h.backbone.sha256.slice(0, 16)}…`,
+  );
+  io.out(
+    `input       ${size.kind === 'resize' ? `${size.width}x${size.height}` : `resize ${size.resize}, crop ${size.width}x${size.height}`}`,
+  );
+  io.out(
+    `embedding   d=${h.embedding.dims} of D=${h.embedding.totalChannels} (${h.embedding.reduction.kind}), grid ${h.grid.width}x${h.grid.height}, eps ${h.eps}`,
+  );
+  io.out(
+    `training    ${h.nTrain} images, created ${h.createdAt}${h.updatedAt ? `, updated ${h.updatedAt}` : ''}`,
+  );
+  const s = h.trainScores;
+  io.out(
+    `scores      min ${s.min.toFixed(3)} mean ${s.mean.toFixed(3)} p95 ${s.p95.toFixed(3)} max ${s.max.toFixed(3)} (n=${s.count})`,
+  );
+  io.out(`threshold   ${h.threshold.toFixed(3)}`);
+}
+
+const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<void>> = {
+  fit: cmdFit,
+  score: cmdScore,
+  update: cmdUpdate,
+  info: cmdInfo,
+  demo: (argv, io) => runDemo(argv, io, HELP.demo, RUNTIME_OPTIONS, runtimeOptions),
+};
+
+/** Runs the command line; returns the process exit code. */
+export async function main(
+  argv: string[],
+  io: Io = { out: console.log, err: console.error },
+): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    io.out(HELP.main);
+    return command ? 0 : 2;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    io.err(`padim: unknown command '${command}'\n\n${HELP.main}`);
+    return 2;
+  }
+  try {
+    await run(rest, io);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`padim ${command}: ${err.message}\nRun 'padim ${command} --help' for usage.`);
+      return 2;
+    }
+    io.err(`padim ${command}: error: ${(err as Error).message ?? String(err)}`);
+    if (process.env.PADIM_DEBUG) io.err((err as Error).stack ?? '');
+    return 1;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Options shared by fitting and scoring, with the defaults a user gets when they say nothing.
+ */
+import type { Normalisation, ProviderName, SizeProtocol } from './types';
+import { IMAGENET_NORMALISATION } from './types';
+
+export interface BackboneChoice {
+  /** 'builtin:filterbank' (default), a preset name, or a path to an .onnx file */
+  backbone?: string;
+  /** the three tensors used as stages 1..3; a preset's or the built-in's by default */
+  layers?: [string, string, string];
+  /** where preset ONNX files are looked up */
+  modelsDir?: string;
+}
+
+export interface RuntimeOptions {
+  provider?: ProviderName;
+  /** fail instead of falling back to CPU when the provider cannot start */
+  strict?: boolean;
+  /** onnxruntime intra-op threads; default: onnxruntime's choice (all cores) */
+  threads?: number;
+  /** images refused above this many pixels, before decoding */
+  maxPixels?: number;
+  /** one-line messages for the user (warnings, fallbacks) */
+  log?: (message: string) => void;
+}
+
+export interface Progress {
+  phase: 'embed' | 'invert' | 'calibrate';
+  done: number;
+  total: number;
+}
+
+export interface FitOptions extends BackboneChoice, RuntimeOptions {
+  /** d: channels kept per cell; default 100, or all when the backbone has fewer */
+  dims?: number;
+  reduction?: 'random' | 'semi-orthogonal';
+  size?: SizeProtocol;
+  normalisation?: Normalisation;
+  seed?: number;
+  eps?: number;
+  /** images per backbone run and per covariance update */
+  batchSize?: number;
+  /** keep the co-moments so the model can be updated later (larger file) */
+  updatable?: boolean;
+  inversePrecision?: 'float64' | 'float32';
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+}
+
+export const DEFAULTS = {
+  backbone: 'builtin:filterbank',
+  dims: 100,
+  size: { kind: 'resize', width: 256, height: 256 } as SizeProtocol,
+  normalisation: IMAGENET_NORMALISATION,
+  seed: 0,
+  eps: 0.01,
+  batchSize: 16,
+  /** training images scored after the fit to describe the score distribution */
+  calibrationImages: 32,
+} as const;

@@ -1,0 +1,186 @@
+/**
+ * Scoring with a fitted model: Mahalanobis distance of every cell's embedding to that
+ * cell's Gaussian, then the anomaly map (bilinear upsampling, Gaussian blur) and the image
+ * score (the map's maximum).
+ *
+ * A batch of images shares one pass over the inverse covariances: the precision matrices
+ * are by far the largest data (cells x d x d floats), so reading them once per batch
+ * rather than once per image is what makes batched scoring fast.
+ */
+import { makeAnomalyMap } from './anomaly-map';
+import { openBackbone, type Backbone } from './backbone';
+import { BatchedLinalg } from './batched-linalg';
+import { Embedder } from './embedding';
+import { batches, embedBatch, extractFeatures } from './extractor';
+import { chunkLength, type PadimModel } from './model';
+import type { RuntimeOptions } from './options';
+import type { ImageInput, InputGeometry, ScoreMap, StageTimings } from './types';
+
+export interface ScoreResult {
+  /** image anomaly score: the maximum of the anomaly map (Mahalanobis units) */
+  score: number;
+  /** score / model threshold: above 1 means above the suggested threshold */
+  normalizedScore: number;
+  threshold: number;
+  /** anomaly map at the model's input size */
+  map: ScoreMap;
+  /** raw per-cell distances, grid.height x grid.width */
+  grid: ScoreMap;
+  /** where the input sits in the original image (see mapToOriginal) */
+  geometry: InputGeometry;
+  timings: StageTimings;
+}
+
+export interface ScorerOptions extends RuntimeOptions {
+  modelsDir?: string;
+  /** a backbone path to use instead of the one recorded in the model */
+  backbonePath?: string;
+  /** images per batch in scoreMany */
+  batchSize?: number;
+}
+
+/** Per-cell distances for a batch of embeddings: one Float32Array [cells] per image. */
+export async function cellDistances(
+  model: PadimModel,
+  linalg: BatchedLinalg,
+  embeddings: Float32Array[],
+  meanF32: Float32Array,
+): Promise<Float32Array[]> {
+  const g = model.gaussian;
+  const d = g.dims;
+  const b = embeddings.length;
+  const out = embeddings.map(() => new Float32Array(g.cells));
+  for (let k = 0; k < g.precision.length; k++) {
+    const n = chunkLength(g, k);
+    const first = k * g.chunkCells;
+    // X [n, b, d]: this chunk's cells for every image
+    const x = new Float32Array(n * b * d);
+    for (let c = 0; c < n; c++) {
+      for (let j = 0; j < b; j++)
+        x.set(embeddings[j].subarray((first + c) * d, (first + c + 1) * d), (c * b + j) * d);
+    }
+    const mu = meanF32.subarray(first * d, (first + n) * d);
+    const dist = await linalg.mahalanobis(x, mu, g.precision[k], n, b, d);
+    for (let c = 0; c < n; c++) for (let j = 0; j < b; j++) out[j][first + c] = dist[c * b + j];
+  }
+  return out;
+}
+
+export class Scorer {
+  private readonly meanF32: Float32Array;
+
+  private constructor(
+    readonly model: PadimModel,
+    readonly backbone: Backbone,
+    private readonly linalg: BatchedLinalg,
+    private readonly embedder: Embedder,
+    private readonly maxPixels?: number,
+    private readonly batchSize = 8,
+  ) {
+    this.meanF32 = Float32Array.from(model.gaussian.mean);
+  }
+
+  /** Opens the model's backbone and prepares scoring. Call dispose() when done. */
+  static async open(model: PadimModel, opts: ScorerOptions = {}): Promise<Scorer> {
+    const h = model.header;
+    const backbone = await openBackbone(opts.backbonePath ?? h.backbone.path ?? h.backbone.id, {
+      layers: h.backbone.layers,
+      provider: opts.provider,
+      strict: opts.strict,
+      threads: opts.threads,
+      log: opts.log,
+      modelsDir: opts.modelsDir,
+    });
+    try {
+      if (backbone.sha256 !== h.backbone.sha256) {
+        throw new Error(
+          `the backbone ${backbone.id} (sha256 ${backbone.sha256.slice(0, 12)}…) is not the one this model was ` +
+            `fitted with (${h.backbone.id}, sha256 ${h.backbone.sha256.slice(0, 12)}…)`,
+        );
+      }
+      const linalg = new BatchedLinalg({ threads: opts.threads, provider: backbone.provider });
+      const embedder = new Embedder(
+        h.embedding.totalChannels,
+        h.embedding.reduction,
+        linalg,
+        model.projection,
+      );
+      return new Scorer(model, backbone, linalg, embedder, opts.maxPixels, opts.batchSize);
+    } catch (err) {
+      await backbone.dispose();
+      throw err;
+    }
+  }
+
+  /** Scores images in batches of `batchSize`; results in input order. */
+  async scoreMany(
+    inputs: ImageInput[],
+    onResult?: (r: ScoreResult, index: number) => void,
+  ): Promise<ScoreResult[]> {
+    const results: ScoreResult[] = [];
+    for (const batch of batches(inputs, this.batchSize)) {
+      for (const r of await this.scoreBatch(batch)) {
+        onResult?.(r, results.length);
+        results.push(r);
+      }
+    }
+    return results;
+  }
+
+  /** Scores one batch in a single pass over the model's inverse covariances. */
+  async scoreBatch(inputs: ImageInput[]): Promise<ScoreResult[]> {
+    if (inputs.length === 0) return [];
+    const h = this.model.header;
+    const extracted = await extractFeatures(this.backbone, inputs, {
+      size: h.input.size,
+      normalisation: h.input.normalisation,
+      maxPixels: this.maxPixels,
+    });
+    const gridShape = extracted.features[0][0];
+    if (gridShape.height !== h.grid.height || gridShape.width !== h.grid.width) {
+      throw new Error(
+        `the backbone gave a ${gridShape.width}x${gridShape.height} grid; the model was fitted on ` +
+          `${h.grid.width}x${h.grid.height}`,
+      );
+    }
+    const t0 = performance.now();
+    const embeddings = await embedBatch(this.embedder, extracted);
+    const distances = await cellDistances(this.model, this.linalg, embeddings, this.meanF32);
+    const t1 = performance.now();
+    const b = inputs.length;
+    return distances.map((grid, j) => {
+      const tm = performance.now();
+      const prepared = extracted.prepared[j];
+      const { map, score } = makeAnomalyMap(
+        grid,
+        h.grid.height,
+        h.grid.width,
+        prepared.height,
+        prepared.width,
+      );
+      const mapMs = performance.now() - tm;
+      const timings: StageTimings = {
+        decodeMs: extracted.decodeMs / b,
+        backboneMs: extracted.backboneMs / b,
+        distanceMs: (t1 - t0) / b,
+        mapMs,
+        totalMs: 0,
+      };
+      timings.totalMs = timings.decodeMs + timings.backboneMs + timings.distanceMs + timings.mapMs;
+      return {
+        score,
+        normalizedScore: score / h.threshold,
+        threshold: h.threshold,
+        map,
+        grid: { data: grid, width: h.grid.width, height: h.grid.height },
+        geometry: prepared.geometry,
+        timings,
+      };
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.linalg.dispose();
+    await this.backbone.dispose();
+  }
+}

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { BatchedLinalg } from '../src/batched-linalg';
+import { heldOutDistances } from '../src/calibration';
+import { GaussianAccumulator } from '../src/gaussian';
+import { gaussianSample, seededRng } from '../src/random';
+
+describe('held-out calibration distances (Woodbury, no refit)', () => {
+  const linalg = new BatchedLinalg({ threads: 1 });
+  after(() => linalg.dispose());
+
+  it('equal the distances under a model fitted directly on the other images', async () => {
+    const rng = seededRng(5);
+    const cells = 4;
+    const d = 6;
+    const n = 25;
+    const k = 7;
+    const eps = 0.01;
+    const embs = Array.from({ length: n }, () => {
+      const e = new Float32Array(cells * d);
+      for (let i = 0; i < e.length; i++)
+        e[i] = 3 + gaussianSample(rng) * (1 + (i % d) * 0.5) + (i % 3) * gaussianSample(rng);
+      return e;
+    });
+    const acc = new GaussianAccumulator(cells, d, linalg, undefined, 3);
+    await acc.add(embs);
+    const g = await acc.finalise({ eps, keepComoment: false });
+    const heldOut = embs.slice(n - k);
+    const fast = await heldOutDistances(g, n, heldOut, linalg);
+
+    const rest = embs.slice(0, n - k);
+    for (let c = 0; c < cells; c++) {
+      // direct: mean and co-moment of the other images, covariance divided by N-1 (see calibration.ts)
+      const mean = new Array(d).fill(0);
+      for (const e of rest) for (let i = 0; i < d; i++) mean[i] += e[c * d + i] / rest.length;
+      const a = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (i === j ? eps : 0)));
+      for (const e of rest) {
+        for (let i = 0; i < d; i++) {
+          for (let j = 0; j < d; j++)
+            a[i][j] += ((e[c * d + i] - mean[i]) * (e[c * d + j] - mean[j])) / (n - 1);
+        }
+      }
+      const inv = invert(a);
+      for (let h = 0; h < k; h++) {
+        const r = Array.from({ length: d }, (_, i) => heldOut[h][c * d + i] - mean[i]);
+        let q = 0;
+        for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) q += r[i] * inv[i][j] * r[j];
+        const expected = Math.sqrt(q);
+        const got = fast[h][c];
+        assert.ok(Math.abs(got - expected) < 2e-3 * expected, `cell ${c} image ${h}: ${got} vs ${expected}`);
+      }
+    }
+  });
+});
+
+/** Gauss-Jordan inverse in float64 (test reference). */
+function invert(m: number[][]): number[][] {
+  const n = m.length;
+  const a = m.map((row, i) => [...row, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
+  for (let col = 0; col < n; col++) {
+    let p = col;
+    for (let r = col + 1; r < n; r++) if (Math.abs(a[r][col]) > Math.abs(a[p][col])) p = r;
+    [a[col], a[p]] = [a[p], a[col]];
+    const div = a[col][col];
+    for (let c = 0; c < 2 * n; c++) a[col][c] /= div;
+    for (let r = 0; r < n; r++) {
+      if (r === col) continue;
+      const f = a[r][col];
+      for (let c = 0; c < 2 * n; c++) a[r][c] -= f * a[col][c];
+    }
+  }
+  return a.map((row) => row.slice(n));
+}
