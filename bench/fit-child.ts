@@ -1,7 +1,7 @@
 /**
  * One fit in its own process, so its peak memory (maxRSS) is measured alone.
  * Usage: node dist/bench/fit-child.js <json options>; prints one JSON line.
- *   { "data": dir, "backbone": spec, "dims": n, "limit": n, "out": file?, "batch": n, "fastInverse": bool }
+ *   { "data": dir, "backbone": spec, "dims": n, "limit": n, "out": file?, "batch": n, "inverse": "auto" }
  */
 import * as path from 'node:path';
 import { readCategory } from '../src/dataset';
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     limit?: number;
     out?: string;
     batch?: number;
-    fastInverse?: boolean;
+    inverse?: 'auto' | 'float64' | 'float32';
     threads?: number;
   };
   const train = readCategory(path.resolve(o.data), { requireMasks: false }).train.slice(0, o.limit);
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     dims: o.dims,
     batchSize: o.batch,
     threads: o.threads,
-    inversePrecision: o.fastInverse ? 'float32' : 'float64',
+    inversePrecision: o.inverse,
     onProgress: (p) => {
       if (p.phase !== phase) {
         const t = performance.now();

@@ -175,6 +175,7 @@ async function calibrate(model: PadimModel, state: FitState, opts: FitOptions): 
       return makeAnomalyMap(grid, h.grid.height, h.grid.width, size.height, size.width).score;
     });
   }
+  opts.onProgress?.({ phase: 'calibrate', done: 0, total: held });
   const embeddings = state.lastEmbeddings.slice(-held);
   const sizes = state.lastSizes.slice(-held);
   const distances = await heldOutDistances(model.gaussian, h.nTrain, embeddings, state.linalg);

@@ -33,24 +33,39 @@ interface ChunkSums {
   s2: Float64Array;
 }
 
+export type InversePrecision = 'float64' | 'float32' | 'auto';
+
+/** Largest d that 'auto' inverts in float64. */
+export const AUTO_FLOAT64_MAX_DIMS = 256;
+
 export interface FinaliseOptions {
   /** added to every covariance diagonal; PaDiM uses 0.01 */
   eps: number;
   /** keep the co-moments so the model can be updated later */
   keepComoment: boolean;
   /**
-   * Arithmetic of the inversion. float64 is the sound default; float32 (after scaling to
-   * unit diagonal) is about twice as fast but loses accuracy on badly conditioned cells.
+   * Arithmetic of the inversion: float64, or float32 (after scaling to unit diagonal), about
+   * twice as fast and less accurate on badly conditioned cells. 'auto' (default) takes
+   * float64 up to AUTO_FLOAT64_MAX_DIMS and float32 above, where inversion dominates the fit.
    */
-  inversePrecision?: 'float64' | 'float32';
+  inversePrecision?: InversePrecision;
   /** called after each chunk is inverted, with (chunksDone, chunksTotal) */
   onProgress?: (done: number, total: number) => void;
 }
+
+/**
+ * Embeddings are gathered up to this many bytes before they are added: each addition
+ * writes a full d x d Gram matrix per cell, so larger groups mean far less memory traffic.
+ */
+export const DEFAULT_GROUP_BYTES = 512 * 1024 * 1024;
 
 export class GaussianAccumulator {
   readonly chunkCells: number;
   private readonly chunks: (ChunkSums | null)[];
   private count = 0;
+  private pending: Float32Array[] = [];
+  /** bytes of pending embeddings that trigger their addition */
+  groupBytes = DEFAULT_GROUP_BYTES;
 
   constructor(
     readonly cells: number,
@@ -68,22 +83,29 @@ export class GaussianAccumulator {
 
   /** Images accumulated so far (not counting a prior fit). */
   get imageCount(): number {
-    return this.count;
+    return this.count + this.pending.length;
   }
 
-  /** Adds a batch of embeddings, each [cells, dims] float32 (cell-major). */
+  /** Adds embeddings, each [cells, dims] float32 (cell-major); they may wait in a group. */
   async add(embeddings: Float32Array[]): Promise<void> {
-    const b = embeddings.length;
-    if (b === 0) return;
     for (const e of embeddings) {
       if (e.length !== this.cells * this.dims) {
         throw new Error(`embedding has ${e.length} values, expected ${this.cells} x ${this.dims}`);
       }
     }
+    this.pending.push(...embeddings);
+    if (this.pending.length * this.cells * this.dims * 4 >= this.groupBytes) await this.flush();
+  }
+
+  /** Adds the pending group to the sums. */
+  private async flush(): Promise<void> {
+    const group = this.pending;
+    this.pending = [];
+    if (group.length === 0) return;
     for (let k = 0; k < this.chunks.length; k++) {
-      await this.addToChunk(k, embeddings);
+      await this.addToChunk(k, group);
     }
-    this.count += b;
+    this.count += group.length;
   }
 
   private initialShift(k: number, n: number, embeddings: Float32Array[]): Float32Array {
@@ -124,8 +146,7 @@ export class GaussianAccumulator {
         }
       }
     }
-    const gram = await this.linalg.gram(x, n, b, d);
-    addUpperTriangles(sums.s2, gram, n, d);
+    sums.s2 = await this.linalg.accumulate(sums.s2, x, n, b, d);
   }
 
   /**
@@ -134,6 +155,7 @@ export class GaussianAccumulator {
    * of the accumulators plus the results.
    */
   async finalise(opts: FinaliseOptions): Promise<GaussianArrays & { count: number }> {
+    await this.flush();
     const total = this.count + (this.prior?.count ?? 0);
     if (total < 2) throw new Error(`need at least 2 images to estimate a covariance, got ${total}`);
     if (this.chunks.some((c) => c === null) && this.count > 0)
@@ -142,13 +164,33 @@ export class GaussianAccumulator {
     const mean = new Float64Array(this.cells * d);
     const precision: Float32Array[] = [];
     const comoment: Float32Array[] = [];
+    opts.onProgress?.(0, this.chunks.length);
     for (let k = 0; k < this.chunks.length; k++) {
       const n = chunkLength(this, k);
-      const { chunkMean, chunkComoment } = this.chunkStatistics(k, n);
-      mean.set(chunkMean, k * this.chunkCells * d);
+      const inverseType = this.inverseType(opts.inversePrecision);
+      let result;
+      if (this.prior) {
+        // merge with the prior fit in float64 here, then invert the merged co-moment
+        const { chunkMean, chunkComoment } = this.mergedStatistics(k, n);
+        mean.set(chunkMean, k * this.chunkCells * d);
+        result = await this.linalg.precision(
+          chunkComoment,
+          new Float64Array(n * d),
+          total,
+          opts.eps,
+          n,
+          d,
+          inverseType,
+        );
+      } else {
+        const sums = this.chunks[k] as ChunkSums;
+        for (let i = 0; i < n * d; i++)
+          mean[k * this.chunkCells * d + i] = sums.shift[i] + sums.s1[i] / total;
+        result = await this.linalg.precision(sums.s2, sums.s1, total, opts.eps, n, d, inverseType);
+      }
       this.chunks[k] = null; // release the float64 sums of this chunk
-      precision.push(await this.invertChunk(chunkComoment, n, total, opts));
-      if (opts.keepComoment) comoment.push(Float32Array.from(chunkComoment));
+      precision.push(result.precision);
+      if (opts.keepComoment) comoment.push(result.comoment);
       opts.onProgress?.(k + 1, this.chunks.length);
     }
     return {
@@ -162,8 +204,13 @@ export class GaussianAccumulator {
     };
   }
 
-  /** Mean and co-moment (float64, packed) of chunk k, merged with the prior fit if any. */
-  private chunkStatistics(k: number, n: number): { chunkMean: Float64Array; chunkComoment: Float64Array } {
+  private inverseType(precision: InversePrecision = 'auto'): 'float32' | 'float64' {
+    if (precision === 'auto') return this.dims <= AUTO_FLOAT64_MAX_DIMS ? 'float64' : 'float32';
+    return precision;
+  }
+
+  /** Mean and co-moment (float64, packed) of chunk k, merged with the prior fit. */
+  private mergedStatistics(k: number, n: number): { chunkMean: Float64Array; chunkComoment: Float64Array } {
     const d = this.dims;
     const p = packedSize(d);
     const base = k * this.chunkCells * d;
@@ -183,16 +230,16 @@ export class GaussianAccumulator {
         }
       }
     }
-    if (!this.prior) return { chunkMean, chunkComoment };
     // Chan et al.: merge (na, meanA, M2A) with (nb, meanB, M2B)
-    const na = this.prior.count;
+    const prior = this.prior as PriorStatistics;
+    const na = prior.count;
     const nTotal = na + nb;
-    const priorComoment = this.prior.comoment[k];
+    const priorComoment = prior.comoment[k];
     for (let c = 0; c < n; c++) {
       const m = c * d;
       const delta = new Float64Array(d);
       for (let i = 0; i < d; i++) {
-        const meanA = this.prior.mean[base + m + i];
+        const meanA = prior.mean[base + m + i];
         delta[i] = nb > 0 ? chunkMean[m + i] - meanA : 0;
         chunkMean[m + i] = meanA + (delta[i] * nb) / nTotal;
       }
@@ -203,67 +250,5 @@ export class GaussianAccumulator {
       }
     }
     return { chunkMean, chunkComoment };
-  }
-
-  /** (co-moment / (N-1) + eps I)^-1 for each cell of a chunk, as full float32 matrices. */
-  private async invertChunk(
-    comoment: Float64Array,
-    n: number,
-    total: number,
-    { eps, inversePrecision = 'float64' }: FinaliseOptions,
-  ): Promise<Float32Array> {
-    const d = this.dims;
-    const useFloat64 = inversePrecision === 'float64';
-    const a = useFloat64 ? new Float64Array(n * d * d) : new Float32Array(n * d * d);
-    // Scaling to unit diagonal (A = D S D) keeps the inverse accurate when the channels'
-    // variances differ by orders of magnitude; the inverse is then D (D S D)^-1 D.
-    const scale = new Float64Array(n * d);
-    const p = packedSize(d);
-    for (let c = 0; c < n; c++) {
-      let q = c * p;
-      const o = c * d * d;
-      for (let i = 0; i < d; i++)
-        scale[c * d + i] = 1 / Math.sqrt(comoment[c * p + diagIndex(i, d)] / (total - 1) + eps);
-      for (let i = 0; i < d; i++) {
-        const si = scale[c * d + i];
-        for (let j = i; j < d; j++, q++) {
-          const v = (comoment[q] / (total - 1) + (i === j ? eps : 0)) * si * scale[c * d + j];
-          a[o + i * d + j] = v;
-          a[o + j * d + i] = v;
-        }
-      }
-    }
-    const inv = await this.linalg.inverse(a, n, d);
-    const out = new Float32Array(n * d * d);
-    for (let c = 0; c < n; c++) {
-      const o = c * d * d;
-      for (let i = 0; i < d; i++) {
-        const si = scale[c * d + i];
-        for (let j = i; j < d; j++) {
-          // LU inversion is not exactly symmetric: average the two triangles
-          const v = 0.5 * (inv[o + i * d + j] + inv[o + j * d + i]) * si * scale[c * d + j];
-          out[o + i * d + j] = v;
-          out[o + j * d + i] = v;
-        }
-      }
-    }
-    return out;
-  }
-}
-
-/** Position of entry (i, i) in a packed upper triangle. */
-function diagIndex(i: number, d: number): number {
-  return i * d - (i * (i - 1)) / 2;
-}
-
-/** acc[c] += upper triangle of full[c] for n matrices of size d x d. */
-function addUpperTriangles(acc: Float64Array, full: Float32Array, n: number, d: number): void {
-  let q = 0;
-  for (let c = 0; c < n; c++) {
-    const o = c * d * d;
-    for (let i = 0; i < d; i++) {
-      const row = o + i * d;
-      for (let j = i; j < d; j++) acc[q++] += full[row + j];
-    }
   }
 }

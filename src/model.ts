@@ -104,7 +104,11 @@ export function chunkLength(g: Pick<GaussianArrays, 'cells' | 'chunkCells'>, k: 
   return Math.min(g.chunkCells, g.cells - k * g.chunkCells);
 }
 
-/** Cells per chunk so that one full-matrix chunk stays near 64 MB of float32. */
+/**
+ * Cells per chunk so that one full-matrix chunk stays near 32 MB of float32: large enough
+ * for onnxruntime to work efficiently, small enough that a chunk's float64 intermediates
+ * while fitting do not add much to the peak memory.
+ */
 export function defaultChunkCells(cells: number, dims: number): number {
-  return Math.max(1, Math.min(cells, Math.floor((16 * 1024 * 1024) / (dims * dims))));
+  return Math.max(1, Math.min(cells, Math.floor((8 * 1024 * 1024) / (dims * dims))));
 }

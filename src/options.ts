@@ -1,6 +1,7 @@
 /**
  * Options shared by fitting and scoring, with the defaults a user gets when they say nothing.
  */
+import type { InversePrecision } from './gaussian';
 import type { Normalisation, ProviderName, SizeProtocol } from './types';
 import { IMAGENET_NORMALISATION } from './types';
 
@@ -43,7 +44,8 @@ export interface FitOptions extends BackboneChoice, RuntimeOptions {
   batchSize?: number;
   /** keep the co-moments so the model can be updated later (larger file) */
   updatable?: boolean;
-  inversePrecision?: 'float64' | 'float32';
+  /** arithmetic of the covariance inversion (see gaussian.ts); default 'auto' */
+  inversePrecision?: InversePrecision;
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
 }

@@ -59,6 +59,8 @@ async function fit(
   chunkCells?: number,
 ) {
   const acc = new GaussianAccumulator(cells, d, linalg, undefined, chunkCells);
+  // add every batch as it comes, so uneven batches really reach the sums separately
+  acc.groupBytes = 1;
   let i = 0;
   for (const b of batches) {
     await acc.add(embs.slice(i, i + b));

@@ -5,6 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../atomic-write';
+import { readCategory } from '../dataset';
+import { evaluate, type EvaluationReport } from '../evaluate';
 import { fitModel, updateModel } from '../fit';
 import { loadRgb, renderHeatmap } from '../heatmap';
 import { mapToOriginal } from '../anomaly-map';
@@ -59,6 +61,7 @@ Commands:
   fit      fit a model on good images
   score    score images with a model (anomaly score, heatmaps)
   update   add more good images to a fitted model
+  eval     evaluate on a labelled data set (MVTec AD layout)
   info     show a model file's header
   demo     generate a synthetic data set, fit, score and report (no downloads)
 
@@ -79,7 +82,8 @@ Run 'padim <command> --help' for the command's options.`,
   --batch N           images per batch (default 16)
   --recursive         look for images in sub-folders too
   --compact           do not keep the statistics needed by 'padim update' (smaller file)
-  --fast-inverse      invert covariances in float32 (faster, less accurate)${RUNTIME_HELP}`,
+  --inverse P         covariance inversion arithmetic: auto (default: float64 up to d=256,
+                      float32 after scaling above), float64, float32${RUNTIME_HELP}`,
   score: `Usage: padim score --model <model> <images or folders>... [options]
 
   --model FILE        model file
@@ -96,6 +100,14 @@ Run 'padim <command> --help' for the command's options.`,
   --out FILE          where to write the result (default: replace --model atomically)
   --batch N           images per batch (default 16)
   --recursive         look for images in sub-folders too${RUNTIME_HELP}`,
+  eval: `Usage: padim eval --data <category dir> [--model <model> | fit options] [--json FILE] [--heatmaps DIR]
+
+  Evaluates on a data set in the MVTec AD layout (train/good, test/<good|defect>,
+  ground_truth/<defect>/<stem>_mask.png): image AUROC, pixel AUROC, AUPRO (FPR up to 0.3),
+  F1-optimal thresholds, per-defect-type image AUROC and timings. Without --model it fits on
+  train/good first, with the options of 'padim fit' (--backbone, --dims, --size, ...).
+  --json FILE         also write the report as JSON
+  --heatmaps DIR      write a heatmap per test image${RUNTIME_HELP}`,
   info: `Usage: padim info <model> [--json]
 
   Prints the model's header: backbone, layers, input protocol, dims, grid, training images,
@@ -136,31 +148,23 @@ function asStrings(v: unknown): string[] {
   return Array.isArray(v) ? (v as string[]) : [v as string];
 }
 
-async function cmdFit(argv: string[], io: Io): Promise<void> {
-  const { values: v } = parse(argv, {
-    ...RUNTIME_OPTIONS,
-    train: { type: 'string', multiple: true },
-    out: { type: 'string' },
-    backbone: { type: 'string' },
-    layers: { type: 'string' },
-    dims: { type: 'string' },
-    reduction: { type: 'string' },
-    size: { type: 'string' },
-    crop: { type: 'string' },
-    seed: { type: 'string' },
-    eps: { type: 'string' },
-    batch: { type: 'string' },
-    recursive: { type: 'boolean' },
-    compact: { type: 'boolean' },
-    'fast-inverse': { type: 'boolean' },
-  });
-  if (v.help) return io.out(HELP.fit);
-  const out = required(v.out as string | undefined, 'out');
-  const trainArgs = asStrings(v.train);
-  if (trainArgs.length === 0) throw new UsageError('--train is required');
-  const images = resolveImageArgs(trainArgs, { recursive: Boolean(v.recursive) });
-  const reporter = createProgress(process.stderr, Boolean(v.quiet));
-  const opts: FitOptions = {
+/** Options that choose how a model is fitted (padim fit and padim eval). */
+const FIT_OPTIONS: Options = {
+  backbone: { type: 'string' },
+  layers: { type: 'string' },
+  dims: { type: 'string' },
+  reduction: { type: 'string' },
+  size: { type: 'string' },
+  crop: { type: 'string' },
+  seed: { type: 'string' },
+  eps: { type: 'string' },
+  batch: { type: 'string' },
+  compact: { type: 'boolean' },
+  inverse: { type: 'string' },
+};
+
+function fitOptions(v: ParsedValues, io: Io, reporter: ProgressReporter): FitOptions {
+  return {
     ...runtimeOptions(v, io),
     backbone: v.backbone as string | undefined,
     layers: layersOption(v.layers as string | undefined),
@@ -177,9 +181,30 @@ async function cmdFit(argv: string[], io: Io): Promise<void> {
     eps: numberOption(v.eps as string | undefined, 'eps'),
     batchSize: intOption(v.batch as string | undefined, 'batch'),
     updatable: !v.compact,
-    inversePrecision: v['fast-inverse'] ? 'float32' : 'float64',
+    inversePrecision: choiceOption(v.inverse as string | undefined, 'inverse', [
+      'auto',
+      'float64',
+      'float32',
+    ] as const),
     onProgress: progressHandler(reporter),
   };
+}
+
+async function cmdFit(argv: string[], io: Io): Promise<void> {
+  const { values: v } = parse(argv, {
+    ...RUNTIME_OPTIONS,
+    ...FIT_OPTIONS,
+    train: { type: 'string', multiple: true },
+    out: { type: 'string' },
+    recursive: { type: 'boolean' },
+  });
+  if (v.help) return io.out(HELP.fit);
+  const out = required(v.out as string | undefined, 'out');
+  const trainArgs = asStrings(v.train);
+  if (trainArgs.length === 0) throw new UsageError('--train is required');
+  const images = resolveImageArgs(trainArgs, { recursive: Boolean(v.recursive) });
+  const reporter = createProgress(process.stderr, Boolean(v.quiet));
+  const opts = fitOptions(v, io, reporter);
   const t0 = performance.now();
   const model = await fitModel(images, opts);
   reporter.end();
@@ -319,7 +344,74 @@ async function cmdInfo(argv: string[], io: Io): Promise<void> {
   io.out(`threshold   ${h.threshold.toFixed(3)}`);
 }
 
+function printReport(r: EvaluationReport, io: Io): void {
+  const f = (x: number) => x.toFixed(3);
+  io.out(
+    `model       ${r.model.backbone} [${r.model.layers.join(', ')}] d=${r.model.dims}/${r.model.totalChannels} (${r.model.reduction}), ${r.model.size}`,
+  );
+  io.out(
+    `images      train ${r.counts.train}, test good ${r.counts.testGood}, test defective ${r.counts.testDefect}`,
+  );
+  io.out(`image AUROC ${f(r.imageAUROC)}   pixel AUROC ${f(r.pixelAUROC)}   AUPRO ${f(r.AUPRO)}`);
+  io.out(
+    `F1-optimal  image threshold ${r.imageThresholdF1.threshold.toFixed(3)} (F1 ${f(r.imageThresholdF1.f1)}), pixel threshold ${r.pixelThresholdF1.threshold.toFixed(3)} (F1 ${f(r.pixelThresholdF1.f1)})`,
+  );
+  for (const [type, t] of Object.entries(r.perDefectType)) {
+    io.out(`  ${type.padEnd(20)} ${String(t.count).padStart(4)} images  image AUROC ${f(t.imageAUROC)}`);
+  }
+  const fit = r.timings.fitMs !== undefined ? `fit ${(r.timings.fitMs / 1000).toFixed(1)} s, ` : '';
+  io.out(
+    `timings     ${fit}score ${r.timings.scoreMsPerImage.toFixed(1)} ms/image (backbone ${r.timings.backboneMsPerImage.toFixed(1)}, distance ${r.timings.distanceMsPerImage.toFixed(1)})`,
+  );
+}
+
+async function cmdEval(argv: string[], io: Io): Promise<void> {
+  const { values: v } = parse(argv, {
+    ...RUNTIME_OPTIONS,
+    ...FIT_OPTIONS,
+    data: { type: 'string' },
+    model: { type: 'string' },
+    json: { type: 'string' },
+    heatmaps: { type: 'string' },
+  });
+  if (v.help) return io.out(HELP.eval);
+  const data = readCategory(required(v.data as string | undefined, 'data'));
+  const reporter = createProgress(process.stderr, Boolean(v.quiet));
+  let fitMs: number | undefined;
+  let model;
+  if (v.model) {
+    model = await loadModel(v.model as string);
+  } else {
+    const t0 = performance.now();
+    model = await fitModel(data.train, fitOptions(v, io, reporter));
+    fitMs = performance.now() - t0;
+    reporter.end();
+  }
+  const heatmaps = v.heatmaps as string | undefined;
+  if (heatmaps) fs.mkdirSync(heatmaps, { recursive: true });
+  const scorer = await Scorer.open(model, {
+    ...runtimeOptions(v, io),
+    batchSize: intOption(v.batch as string | undefined, 'batch'),
+  });
+  let report: EvaluationReport;
+  try {
+    report = await evaluate(scorer, data, {
+      fitMs,
+      onProgress: (done, total) => reporter.update('scoring', done, total),
+      onResult: heatmaps
+        ? (r, t) => writeHeatmap(t.file, r, path.join(heatmaps, `${t.label}_${path.parse(t.file).name}.png`))
+        : undefined,
+    });
+  } finally {
+    await scorer.dispose();
+  }
+  reporter.end();
+  printReport(report, io);
+  if (v.json) await writeFileAtomic(v.json as string, JSON.stringify(report, null, 2) + '\n');
+}
+
 const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<void>> = {
+  eval: cmdEval,
   fit: cmdFit,
   score: cmdScore,
   update: cmdUpdate,
