@@ -2,11 +2,13 @@
  * Streaming per-cell Gaussian fit.
  *
  * Memory must not grow with the number of training images (the failure of reference
- * implementations that keep every embedding), so we keep only sums. Each batch is
- * centred on a fixed per-cell shift (the first batch's mean), its Gram matrix is formed
- * in float32 by onnxruntime (fast, and the values are small because they are centred),
- * and the batch sums are added into float64 accumulators. Because the shift is close to
- * the mean, the final `S2 - S1 S1^T / n` does not cancel catastrophically.
+ * implementations that keep every embedding), so we keep only sums. Values are centred on
+ * a fixed per-cell shift (the first group's mean) before they are summed: the sums of
+ * products S2 then stay small and well scaled, so they are accumulated in float32 by
+ * onnxruntime (a batched MatMul plus an Add per group of images, no per-element work in
+ * JavaScript), and the final `S2 - S1 S1^T / n` does not cancel catastrophically because
+ * the shift is close to the mean. The linear sums S1 are float64. The tests compare this
+ * with a two-pass float64 computation, with data far from zero and batches of one image.
  *
  * A fitted model keeps its mean and co-moment (sum of (x-mean)(x-mean)^T), so more good
  * images can be merged in later (Chan et al.'s pairwise update) without refitting.
@@ -29,8 +31,8 @@ interface ChunkSums {
   shift: Float32Array;
   /** sum of (x - shift), [n, d] float64 */
   s1: Float64Array;
-  /** sum of (x - shift)(x - shift)^T, packed upper triangle, [n, d(d+1)/2] float64 */
-  s2: Float64Array;
+  /** sum of (x - shift)(x - shift)^T, [n, d, d] float32 (see the file comment) */
+  s2: Float32Array;
 }
 
 export type InversePrecision = 'float64' | 'float32' | 'auto';
@@ -128,7 +130,7 @@ export class GaussianAccumulator {
       sums = {
         shift: this.initialShift(k, n, embeddings),
         s1: new Float64Array(n * d),
-        s2: new Float64Array(n * packedSize(d)),
+        s2: new Float32Array(n * d * d),
       };
       this.chunks[k] = sums;
     }
@@ -173,9 +175,10 @@ export class GaussianAccumulator {
         // merge with the prior fit in float64 here, then invert the merged co-moment
         const { chunkMean, chunkComoment } = this.mergedStatistics(k, n);
         mean.set(chunkMean, k * this.chunkCells * d);
+        const full = unpackSymmetric(chunkComoment, n, d);
         result = await this.linalg.precision(
-          chunkComoment,
-          new Float64Array(n * d),
+          full,
+          new Float32Array(n * d),
           total,
           opts.eps,
           n,
@@ -186,11 +189,12 @@ export class GaussianAccumulator {
         const sums = this.chunks[k] as ChunkSums;
         for (let i = 0; i < n * d; i++)
           mean[k * this.chunkCells * d + i] = sums.shift[i] + sums.s1[i] / total;
-        result = await this.linalg.precision(sums.s2, sums.s1, total, opts.eps, n, d, inverseType);
+        const s1 = Float32Array.from(sums.s1);
+        result = await this.linalg.precision(sums.s2, s1, total, opts.eps, n, d, inverseType);
       }
       this.chunks[k] = null; // release the float64 sums of this chunk
       precision.push(result.precision);
-      if (opts.keepComoment) comoment.push(result.comoment);
+      if (opts.keepComoment) comoment.push(packUpperRows(result.comoment, n, d));
       opts.onProgress?.(k + 1, this.chunks.length);
     }
     return {
@@ -226,7 +230,8 @@ export class GaussianAccumulator {
         let q = c * p;
         for (let i = 0; i < d; i++) {
           const si = sums.s1[m + i] / nb;
-          for (let j = i; j < d; j++, q++) chunkComoment[q] = sums.s2[q] - si * sums.s1[m + j];
+          const row = (c * d + i) * d;
+          for (let j = i; j < d; j++, q++) chunkComoment[q] = sums.s2[row + j] - si * sums.s1[m + j];
         }
       }
     }
@@ -251,4 +256,34 @@ export class GaussianAccumulator {
     }
     return { chunkMean, chunkComoment };
   }
+}
+
+/** Upper triangles of n full d x d matrices, packed row by row (fast: one copy per row). */
+function packUpperRows(full: Float32Array, n: number, d: number): Float32Array {
+  const packed = new Float32Array(n * packedSize(d));
+  let q = 0;
+  for (let c = 0; c < n; c++) {
+    for (let i = 0; i < d; i++) {
+      const row = (c * d + i) * d;
+      packed.set(full.subarray(row + i, row + d), q);
+      q += d - i;
+    }
+  }
+  return packed;
+}
+
+/** Full symmetric float32 matrices from packed upper triangles. */
+function unpackSymmetric(packed: Float64Array, n: number, d: number): Float32Array {
+  const full = new Float32Array(n * d * d);
+  let q = 0;
+  for (let c = 0; c < n; c++) {
+    const o = c * d * d;
+    for (let i = 0; i < d; i++) {
+      for (let j = i; j < d; j++, q++) {
+        full[o + i * d + j] = packed[q];
+        full[o + j * d + i] = packed[q];
+      }
+    }
+  }
+  return full;
 }

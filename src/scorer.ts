@@ -72,8 +72,8 @@ export class Scorer {
   private constructor(
     readonly model: PadimModel,
     readonly backbone: Backbone,
-    private readonly linalg: BatchedLinalg,
-    private readonly embedder: Embedder,
+    readonly linalg: BatchedLinalg,
+    readonly embedder: Embedder,
     private readonly maxPixels?: number,
     private readonly batchSize = 8,
   ) {

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../atomic-write';
+import { formatBench, runBench } from '../bench/pipeline-bench';
 import { readCategory } from '../dataset';
 import { evaluate, type EvaluationReport } from '../evaluate';
 import { fitModel, updateModel } from '../fit';
@@ -62,6 +63,7 @@ Commands:
   score    score images with a model (anomaly score, heatmaps)
   update   add more good images to a fitted model
   eval     evaluate on a labelled data set (MVTec AD layout)
+  bench    time each stage of the pipeline against this machine's floors
   info     show a model file's header
   demo     generate a synthetic data set, fit, score and report (no downloads)
 
@@ -108,6 +110,15 @@ Run 'padim <command> --help' for the command's options.`,
   train/good first, with the options of 'padim fit' (--backbone, --dims, --size, ...).
   --json FILE         also write the report as JSON
   --heatmaps DIR      write a heatmap per test image${RUNTIME_HELP}`,
+  bench: `Usage: padim bench [fit options] [--score-batch N] [--runs N] [--train N] [--data DIR] [--json FILE]
+
+  Times decode + resize, backbone, distance head and upsample + blur, and the whole pipeline,
+  as medians of --runs runs (default 5) after a warm-up, with the machine's floors measured
+  in the same process (memory bandwidth from a large copy, MatMul rate from onnxruntime), and
+  the fit's time and peak RSS. Uses generated images unless --data gives a folder.
+  --score-batch N     images scored together (default 1)
+  --train N           training images (default 32)
+  --json FILE         also write the report as JSON${RUNTIME_HELP}`,
   info: `Usage: padim info <model> [--json]
 
   Prints the model's header: backbone, layers, input protocol, dims, grid, training images,
@@ -410,7 +421,32 @@ async function cmdEval(argv: string[], io: Io): Promise<void> {
   if (v.json) await writeFileAtomic(v.json as string, JSON.stringify(report, null, 2) + '\n');
 }
 
+async function cmdBench(argv: string[], io: Io): Promise<void> {
+  const { values: v } = parse(argv, {
+    ...RUNTIME_OPTIONS,
+    ...FIT_OPTIONS,
+    runs: { type: 'string' },
+    'score-batch': { type: 'string' },
+    train: { type: 'string' },
+    data: { type: 'string' },
+    json: { type: 'string' },
+  });
+  if (v.help) return io.out(HELP.bench);
+  const reporter = createProgress(process.stderr, true);
+  const report = await runBench({
+    ...fitOptions(v, io, reporter),
+    runs: intOption(v.runs as string | undefined, 'runs'),
+    scoreBatch: intOption(v['score-batch'] as string | undefined, 'score-batch'),
+    trainImages: intOption(v.train as string | undefined, 'train', 2),
+    data: v.data as string | undefined,
+    onLine: io.out,
+  });
+  for (const line of formatBench(report)) io.out(line);
+  if (v.json) await writeFileAtomic(v.json as string, JSON.stringify(report, null, 2) + '\n');
+}
+
 const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<void>> = {
+  bench: cmdBench,
   eval: cmdEval,
   fit: cmdFit,
   score: cmdScore,
