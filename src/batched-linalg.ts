@@ -87,7 +87,7 @@ function accumulateGraph(): Uint8Array {
 /**
  * From the sums of a fit to what scoring needs, per cell (S2 and S1 are sums of centred
  * values, so the subtraction below does not cancel badly):
- *   M2 = S2 - S1 S1^T / n                         co-moment (output)
+ *   M2 = S2 - S1 S1^T / n                         co-moment (output; S1 comes divided by sqrt(n))
  *   A  = M2 / (n-1) + eps I                        regularised covariance
  *   P  = D (D A D)^-1 D,  D = diag(A)^-1/2         inverse; the scaling to unit diagonal keeps
  *                                                  the inversion accurate when channel variances
@@ -109,8 +109,7 @@ function precisionGraph(inverseType: DataTypeCode): Uint8Array {
     nodes: [
       { op: 'Unsqueeze', inputs: ['S1', 'axis2'], outputs: ['S1col'] },
       { op: 'Unsqueeze', inputs: ['S1', 'axis1'], outputs: ['S1row'] },
-      { op: 'MatMul', inputs: ['S1col', 'S1row'], outputs: ['outer'] },
-      { op: 'Mul', inputs: ['outer', 'INV_N'], outputs: ['correction'] },
+      { op: 'MatMul', inputs: ['S1col', 'S1row'], outputs: ['correction'] },
       { op: 'Sub', inputs: ['S2', 'correction'], outputs: ['COMOMENT'] },
       { op: 'Mul', inputs: ['COMOMENT', 'INV_N1'], outputs: ['cov'] },
       { op: 'Add', inputs: ['cov', 'EPS_I'], outputs: ['a'] },
@@ -123,10 +122,11 @@ function precisionGraph(inverseType: DataTypeCode): Uint8Array {
       { op: 'Mul', inputs: ['scaleCol', 'scaleRow'], outputs: ['scales'] },
       { op: 'Mul', inputs: ['a', 'scales'], outputs: ['aScaled'] },
       ...inverse,
-      { op: 'Mul', inputs: ['inv', 'scales'], outputs: ['p'] },
-      { op: 'Transpose', inputs: ['p'], outputs: ['pT'], attributes: { perm: [0, 2, 1] } },
-      { op: 'Add', inputs: ['p', 'pT'], outputs: ['p2'] },
-      { op: 'Mul', inputs: ['p2', 'half'], outputs: ['PRECISION'] },
+      // halve before adding the transpose: (P + P^T) / 2 with one multiplication fewer
+      { op: 'Mul', inputs: ['scales', 'half'], outputs: ['halfScales'] },
+      { op: 'Mul', inputs: ['inv', 'halfScales'], outputs: ['pHalf'] },
+      { op: 'Transpose', inputs: ['pHalf'], outputs: ['pHalfT'], attributes: { perm: [0, 2, 1] } },
+      { op: 'Add', inputs: ['pHalf', 'pHalfT'], outputs: ['PRECISION'] },
     ],
     initializers: [
       int64Tensor('flat', [2], [0, -1]),
@@ -136,8 +136,8 @@ function precisionGraph(inverseType: DataTypeCode): Uint8Array {
     ],
     inputs: [
       valueInfo('S2', DataType.FLOAT, ['C', 'd', 'd']),
+      // S1 / sqrt(n), so that its outer product is the correction term directly
       valueInfo('S1', DataType.FLOAT, ['C', 'd']),
-      valueInfo('INV_N', DataType.FLOAT, [1]),
       valueInfo('INV_N1', DataType.FLOAT, [1]),
       valueInfo('EPS_I', DataType.FLOAT, ['d', 'd']),
       valueInfo('DIAG', DataType.INT64, ['d']),
@@ -255,10 +255,10 @@ export class BatchedLinalg {
     const s = await this.session(inverseType === 'float64' ? 'precision64' : 'precision32');
     const epsI = new Float32Array(dims * dims);
     for (let i = 0; i < dims; i++) epsI[i * dims + i] = eps;
+    const s1Scaled = s1.map((v) => v / Math.sqrt(n));
     const out = await s.run({
       S2: new ort.Tensor('float32', s2, [cells, dims, dims]),
-      S1: new ort.Tensor('float32', s1, [cells, dims]),
-      INV_N: new ort.Tensor('float32', Float32Array.of(1 / n), [1]),
+      S1: new ort.Tensor('float32', s1Scaled, [cells, dims]),
       INV_N1: new ort.Tensor('float32', Float32Array.of(1 / (n - 1)), [1]),
       EPS_I: new ort.Tensor('float32', epsI, [dims, dims]),
       DIAG: new ort.Tensor(

@@ -56,10 +56,13 @@ export interface FinaliseOptions {
 }
 
 /**
- * Embeddings are gathered up to this many bytes before they are added: each addition
- * writes a full d x d Gram matrix per cell, so larger groups mean far less memory traffic.
+ * Embeddings are gathered up to this many bytes, or this many images, before they are
+ * added: each addition reads and writes every cell's d x d sums, so larger groups mean far
+ * less memory traffic. Both bounds are fixed, so memory does not grow with the number of
+ * training images.
  */
 export const DEFAULT_GROUP_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_GROUP_IMAGES = 64;
 
 export class GaussianAccumulator {
   readonly chunkCells: number;
@@ -96,7 +99,8 @@ export class GaussianAccumulator {
       }
     }
     this.pending.push(...embeddings);
-    if (this.pending.length * this.cells * this.dims * 4 >= this.groupBytes) await this.flush();
+    const bytes = this.pending.length * this.cells * this.dims * 4;
+    if (bytes >= this.groupBytes || this.pending.length >= DEFAULT_GROUP_IMAGES) await this.flush();
   }
 
   /** Adds the pending group to the sums. */

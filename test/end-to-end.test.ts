@@ -148,12 +148,33 @@ describe('end to end with builtin:filterbank on synthetic defects', function () 
       [['score', '--model', path.join(dir, 'nope.padim'), text], /nope\.padim/],
       [['fit', '--train', path.join(dir, 'missing'), '--out', model], /no such file or folder/],
       [['fit', '--out', model], /--train is required/],
+      [
+        ['score', '--model', model, '--max-pixels', '1000', path.join(data, 'test/good/000.png')],
+        /too large/,
+      ],
+      [
+        ['score', '--model', model, '--provider', 'cuda', '--strict', path.join(data, 'test/good/000.png')],
+        /cuda/,
+      ],
+      [['fit', '--train', path.join(data, 'train/good'), '--out', model, '--dims', '0'], /--dims must be/],
     ] as [string[], RegExp][]) {
       const r = await cli(args);
       assert.notEqual(r.code, 0, `expected failure for ${args.join(' ')}`);
       assert.match(r.stderr, pattern);
       assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
     }
+    // a provider that cannot start falls back to CPU with one warning
+    const fallback = await cli([
+      'score',
+      '--model',
+      model,
+      '--provider',
+      'cuda',
+      path.join(data, 'test/good/000.png'),
+    ]);
+    assert.equal(fallback.code, 0, fallback.stderr);
+    assert.equal(fallback.stderr.match(/padim: .*cuda.*CPU/gi)?.length, 1, fallback.stderr);
+
     // a failed fit leaves the existing model untouched and no temporary files
     const before = fs.readFileSync(model);
     const bad = await cli(['fit', '--train', text, '--train', empty, '--out', model]);
