@@ -24,6 +24,8 @@ async function main(): Promise<void> {
   const phases: Record<string, number> = {};
   let phase = '';
   let phaseStart = t0;
+  let decodeMs = 0;
+  let backboneMs = 0;
   const model = await fitModel(train, {
     backbone: o.backbone,
     dims: o.dims,
@@ -31,6 +33,8 @@ async function main(): Promise<void> {
     threads: o.threads,
     inversePrecision: o.inverse,
     onProgress: (p) => {
+      decodeMs = p.decodeMs ?? decodeMs;
+      backboneMs = p.backboneMs ?? backboneMs;
       if (p.phase !== phase) {
         const t = performance.now();
         if (phase) phases[phase] = t - phaseStart;

@@ -87,7 +87,8 @@ function accumulateGraph(): Uint8Array {
 /**
  * From the sums of a fit to what scoring needs, per cell (S2 and S1 are sums of centred
  * values, so the subtraction below does not cancel badly):
- *   M2 = S2 - S1 S1^T / n                         co-moment (output; S1 comes divided by sqrt(n))
+ *   M2 = S2 - S1 S1^T / n                         co-moment (output as packed upper triangles,
+ *                                                  p = d(d+1)/2; S1 comes divided by sqrt(n))
  *   A  = M2 / (n-1) + eps I                        regularised covariance
  *   P  = D (D A D)^-1 D,  D = diag(A)^-1/2         inverse; the scaling to unit diagonal keeps
  *                                                  the inversion accurate when channel variances
@@ -110,8 +111,10 @@ function precisionGraph(inverseType: DataTypeCode): Uint8Array {
       { op: 'Unsqueeze', inputs: ['S1', 'axis2'], outputs: ['S1col'] },
       { op: 'Unsqueeze', inputs: ['S1', 'axis1'], outputs: ['S1row'] },
       { op: 'MatMul', inputs: ['S1col', 'S1row'], outputs: ['correction'] },
-      { op: 'Sub', inputs: ['S2', 'correction'], outputs: ['COMOMENT'] },
-      { op: 'Mul', inputs: ['COMOMENT', 'INV_N1'], outputs: ['cov'] },
+      { op: 'Sub', inputs: ['S2', 'correction'], outputs: ['m2'] },
+      { op: 'Reshape', inputs: ['m2', 'flat'], outputs: ['m2Flat'] },
+      { op: 'Gather', inputs: ['m2Flat', 'UPPER'], outputs: ['COMOMENT'], attributes: { axis: 1 } },
+      { op: 'Mul', inputs: ['m2', 'INV_N1'], outputs: ['cov'] },
       { op: 'Add', inputs: ['cov', 'EPS_I'], outputs: ['a'] },
       { op: 'Reshape', inputs: ['a', 'flat'], outputs: ['aFlat'] },
       { op: 'Gather', inputs: ['aFlat', 'DIAG'], outputs: ['diag'], attributes: { axis: 1 } },
@@ -141,10 +144,11 @@ function precisionGraph(inverseType: DataTypeCode): Uint8Array {
       valueInfo('INV_N1', DataType.FLOAT, [1]),
       valueInfo('EPS_I', DataType.FLOAT, ['d', 'd']),
       valueInfo('DIAG', DataType.INT64, ['d']),
+      valueInfo('UPPER', DataType.INT64, ['p']),
     ],
     outputs: [
       valueInfo('PRECISION', DataType.FLOAT, ['C', 'd', 'd']),
-      valueInfo('COMOMENT', DataType.FLOAT, ['C', 'd', 'd']),
+      valueInfo('COMOMENT', DataType.FLOAT, ['C', 'p']),
     ],
     extraOpsets: { 'com.microsoft': 1 },
   });
@@ -170,6 +174,7 @@ const CPU_ONLY: ReadonlySet<HeadName> = new Set(['precision32', 'precision64']);
  */
 export class BatchedLinalg {
   private readonly sessions = new Map<HeadName, Promise<ort.InferenceSession>>();
+  private readonly upper = new Map<number, ort.Tensor>();
 
   constructor(private readonly options: LinalgOptions = {}) {}
 
@@ -222,26 +227,41 @@ export class BatchedLinalg {
     return out.Y.data as Float32Array;
   }
 
-  /** s2 + X^T X per cell: X is [C, B, d], s2 [C, d, d]. Returns the new sum. */
+  /** Row-major positions of the upper triangle of a d x d matrix (the packed layout). */
+  private upperIndices(d: number): ort.Tensor {
+    let t = this.upper.get(d);
+    if (!t) {
+      const idx = new BigInt64Array((d * (d + 1)) / 2);
+      let q = 0;
+      for (let i = 0; i < d; i++) for (let j = i; j < d; j++) idx[q++] = BigInt(i * d + j);
+      t = new ort.Tensor('int64', idx, [idx.length]);
+      this.upper.set(d, t);
+    }
+    return t;
+  }
+
+  /**
+   * s2 += X^T X per cell, in place: X is [C, B, d], s2 [C, d, d]. Writing the sum back into
+   * s2 (a pre-allocated output) avoids a new multi-gigabyte allocation per group of images.
+   */
   async accumulate(
     s2: Float32Array,
     x: Float32Array,
     cells: number,
     batch: number,
     dims: number,
-  ): Promise<Float32Array> {
+  ): Promise<void> {
     const s = await this.session('accumulate');
-    const out = await s.run({
-      S2: new ort.Tensor('float32', s2, [cells, dims, dims]),
-      X: new ort.Tensor('float32', x, [cells, batch, dims]),
-    });
-    return out.S2out.data as Float32Array;
+    const sums = new ort.Tensor('float32', s2, [cells, dims, dims]);
+    await s.run({ S2: sums, X: new ort.Tensor('float32', x, [cells, batch, dims]) }, { S2out: sums });
   }
 
   /**
-   * Inverse covariances and co-moments (both full [C, d, d]) from the sums of n images (see
-   * precisionGraph): s2 [C, d, d] and s1 [C, d]. To invert a known co-moment, pass it as s2
-   * with s1 = 0.
+   * Inverse covariances (full [C, d, d]) and co-moments (packed, [C, p]) from the sums of n
+   * images (see precisionGraph): s2 [C, d, d] and s1 [C, d]. To invert a known co-moment,
+   * pass it as s2 with s1 = 0. The inverse is written over s2 (consumed by the graph's first
+   * steps, long before the last writes the output), so no second d x d buffer per cell is
+   * ever allocated: this is what keeps a large fit's peak memory near the model's own size.
    */
   async precision(
     s2: Float32Array,
@@ -256,7 +276,7 @@ export class BatchedLinalg {
     const epsI = new Float32Array(dims * dims);
     for (let i = 0; i < dims; i++) epsI[i * dims + i] = eps;
     const s1Scaled = s1.map((v) => v / Math.sqrt(n));
-    const out = await s.run({
+    const feeds = {
       S2: new ort.Tensor('float32', s2, [cells, dims, dims]),
       S1: new ort.Tensor('float32', s1Scaled, [cells, dims]),
       INV_N1: new ort.Tensor('float32', Float32Array.of(1 / (n - 1)), [1]),
@@ -266,8 +286,11 @@ export class BatchedLinalg {
         BigInt64Array.from({ length: dims }, (_, i) => BigInt(i * dims + i)),
         [dims],
       ),
-    });
-    return { precision: out.PRECISION.data as Float32Array, comoment: out.COMOMENT.data as Float32Array };
+      UPPER: this.upperIndices(dims),
+    };
+    const precision = new ort.Tensor('float32', s2, [cells, dims, dims]);
+    const out = await s.run(feeds, { PRECISION: precision, COMOMENT: null });
+    return { precision: s2, comoment: out.COMOMENT.data as Float32Array };
   }
 
   /** W^T P W per cell: W is [C, d, m], P [C, d, d]; result [C, m, m]. */

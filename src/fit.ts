@@ -141,9 +141,13 @@ async function accumulateImages(state: FitState, images: ImageInput[], opts: Fit
     maxPixels: opts.maxPixels,
   };
   let done = 0;
+  let decodeMs = 0;
+  let backboneMs = 0;
   for (const batch of batches(images, opts.batchSize ?? DEFAULTS.batchSize)) {
     if (opts.signal?.aborted) throw new FitCancelledError();
     const extracted = await extractFeatures(state.backbone, batch, protocol);
+    decodeMs += extracted.decodeMs;
+    backboneMs += extracted.backboneMs;
     if (!state.accumulator) initialise(state, extracted.features[0], opts);
     const embeddings = await embedBatch(state.embedder as Embedder, extracted);
     await (state.accumulator as GaussianAccumulator).add(embeddings);
@@ -151,7 +155,7 @@ async function accumulateImages(state: FitState, images: ImageInput[], opts: Fit
     state.lastEmbeddings = [...state.lastEmbeddings, ...embeddings].slice(-DEFAULTS.calibrationImages);
     state.lastSizes = [...state.lastSizes, ...extracted.prepared].slice(-DEFAULTS.calibrationImages);
     done += batch.length;
-    opts.onProgress?.({ phase: 'embed', done, total: images.length });
+    opts.onProgress?.({ phase: 'embed', done, total: images.length, decodeMs, backboneMs });
   }
 }
 

@@ -152,7 +152,7 @@ export class GaussianAccumulator {
         }
       }
     }
-    sums.s2 = await this.linalg.accumulate(sums.s2, x, n, b, d);
+    await this.linalg.accumulate(sums.s2, x, n, b, d);
   }
 
   /**
@@ -198,7 +198,7 @@ export class GaussianAccumulator {
       }
       this.chunks[k] = null; // release the float64 sums of this chunk
       precision.push(result.precision);
-      if (opts.keepComoment) comoment.push(packUpperRows(result.comoment, n, d));
+      if (opts.keepComoment) comoment.push(result.comoment);
       opts.onProgress?.(k + 1, this.chunks.length);
     }
     return {
@@ -260,20 +260,6 @@ export class GaussianAccumulator {
     }
     return { chunkMean, chunkComoment };
   }
-}
-
-/** Upper triangles of n full d x d matrices, packed row by row (fast: one copy per row). */
-function packUpperRows(full: Float32Array, n: number, d: number): Float32Array {
-  const packed = new Float32Array(n * packedSize(d));
-  let q = 0;
-  for (let c = 0; c < n; c++) {
-    for (let i = 0; i < d; i++) {
-      const row = (c * d + i) * d;
-      packed.set(full.subarray(row + i, row + d), q);
-      q += d - i;
-    }
-  }
-  return packed;
 }
 
 /** Full symmetric float32 matrices from packed upper triangles. */

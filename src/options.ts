@@ -30,6 +30,9 @@ export interface Progress {
   phase: 'embed' | 'invert' | 'calibrate';
   done: number;
   total: number;
+  /** embed phase: milliseconds spent so far decoding and in the backbone */
+  decodeMs?: number;
+  backboneMs?: number;
 }
 
 export interface FitOptions extends BackboneChoice, RuntimeOptions {
