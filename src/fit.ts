@@ -245,6 +245,8 @@ export async function fitModel(images: ImageInput[], opts: FitOptions = {}): Pro
   if (images.length < 2) throw new Error(`need at least 2 training images, got ${images.length}`);
   return withBackbone(opts.backbone ?? DEFAULTS.backbone, opts, async (state) => {
     await accumulateImages(state, images, opts);
+    // the backbone is done: release its session (and its memory) before the inversion peak
+    await state.backbone.dispose();
     return finish(state, opts);
   });
 }
@@ -296,6 +298,7 @@ export async function updateModel(
     const { nTrain: _n, trainScores: _s, threshold: _t, createdAt: _c, updatedAt: _u, ...rest } = h;
     state.header = rest;
     await accumulateImages(state, images, merged);
+    await state.backbone.dispose();
     return finish(state, merged, model);
   });
 }
