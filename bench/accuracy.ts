@@ -41,7 +41,11 @@ function bottleRows(): Row[] {
       name: 'ResNet50v2 d=100 semi-orthogonal',
       options: { backbone: r50, dims: 100, reduction: 'semi-orthogonal' },
     },
-    { set: 'bottle', name: 'MobileNetV2 all 152', options: { backbone: model('mobilenetv2-fp32.onnx') } },
+    {
+      set: 'bottle',
+      name: 'MobileNetV2 all 152',
+      options: { backbone: model('mobilenetv2-fp32.onnx'), dims: 152 },
+    },
     {
       set: 'bottle',
       name: 'MobileNetV2 d=100',

@@ -1,0 +1,225 @@
+/**
+ * padim-fit: fits a model on good images and writes it to the padim-model configuration's file.
+ *
+ * Images come in messages (collected as file paths or encoded Buffers, never decoded pixels,
+ * so collecting hundreds costs little memory) or from a folder read at fit time. A fit runs on
+ * msg.topic "fit", when a count is reached, or at the end of an image-source folder run;
+ * msg.topic "update" adds the collected images to the existing model without refitting;
+ * "cancel" stops a running fit; "clear" forgets the collected images.
+ *
+ * The model is written atomically (the previous file stays intact until the new one is
+ * complete), then handed to every score node using the same configuration.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { FitCancelledError, fitModel, updateModel } from '../src/fit';
+import type { PadimModel } from '../src/model';
+import { loadModel, saveModel } from '../src/model-file';
+import { listFolderImages } from '../src/node-support/folder-images';
+import { imageFromPayload } from '../src/node-support/image-input';
+import type { Progress } from '../src/options';
+import { getModelConfig, type ModelConfig } from './lib/model-config';
+import type { DoneFunction, Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from './lib/red';
+import { asError, baseDir, booleanSetting, formatDuration, formatScore, numberSetting } from './lib/util';
+
+type Action = 'fit' | 'update';
+
+interface FitDef extends NodeDef {
+  model?: string;
+  source?: 'messages' | 'folder';
+  folder?: string;
+  recursive?: boolean | string;
+  count?: string | number;
+  countAction?: Action;
+  fitAtEnd?: boolean | string;
+  batchSize?: string | number;
+}
+
+export = function register(RED: NodeAPI): void {
+  const t = (key: string) => RED._(`padim-fit.${key}`);
+
+  function PadimFitNode(this: Node, def: FitDef) {
+    RED.nodes.createNode(this, def);
+    // the usual Node-RED idiom: the handlers below are closures over the node
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const node = this;
+    let config: ModelConfig;
+    try {
+      config = getModelConfig(RED, def.model);
+    } catch (err) {
+      const error = asError(err);
+      node.status({ fill: 'red', shape: 'ring', text: t('status.notConfigured') });
+      node.error(error.message);
+      node.on('input', (_msg, _send, done) => done(error));
+      return;
+    }
+    const source = def.source === 'folder' ? 'folder' : 'messages';
+    const count = Math.max(0, Math.floor(numberSetting(def.count, 0)));
+    const countAction: Action = def.countAction === 'update' ? 'update' : 'fit';
+    const fitAtEnd = booleanSetting(def.fitAtEnd, false);
+    const batchSize = Math.max(1, Math.floor(numberSetting(def.batchSize, 8)));
+
+    /** collected images: file paths or encoded bytes */
+    let collected: (Buffer | string)[] = [];
+    let running: { controller: AbortController; finished: Promise<void> } | undefined;
+
+    const showCollected = () =>
+      node.status(
+        collected.length > 0
+          ? { fill: 'blue', shape: 'dot', text: `${t('status.collected')} ${collected.length}` }
+          : {},
+      );
+
+    const progressText = (p: Progress) => `${t(`status.${p.phase}`)} ${p.done}/${p.total}`;
+
+    /** The images of this run: the folder's, or the collected ones (taken, put back on failure). */
+    const takeImages = (msg: NodeMessage): (Buffer | string)[] => {
+      if (source === 'folder') {
+        const folder = typeof msg.folder === 'string' && msg.folder ? msg.folder : (def.folder ?? '');
+        if (!folder.trim()) throw new Error(t('errors.noFolder'));
+        return listFolderImages(path.resolve(baseDir(RED), folder), {
+          recursive: booleanSetting(def.recursive, false),
+        });
+      }
+      const images = collected;
+      collected = [];
+      return images;
+    };
+
+    const runFit = async (action: Action, images: (Buffer | string)[], signal: AbortSignal) => {
+      const started = performance.now();
+      const opts = {
+        ...config.fitOptions(),
+        batchSize,
+        signal,
+        log: (m: string) => node.warn(m),
+        onProgress: (p: Progress) => node.status({ fill: 'blue', shape: 'ring', text: progressText(p) }),
+      };
+      const model: PadimModel =
+        action === 'fit'
+          ? await fitModel(images, opts)
+          : await updateModel(await loadModel(config.path), images, opts);
+      if (signal.aborted) throw new FitCancelledError();
+      node.status({ fill: 'blue', shape: 'ring', text: t('status.saving') });
+      fs.mkdirSync(path.dirname(config.path), { recursive: true });
+      await saveModel(config.path, model);
+      const info = await config.publish(model);
+      const ms = performance.now() - started;
+      return {
+        action,
+        images: images.length,
+        nTrain: model.header.nTrain,
+        seconds: Math.round(ms) / 1000,
+        modelPath: config.path,
+        modelId: info.id,
+        threshold: model.header.threshold,
+        trainScores: model.header.trainScores,
+      };
+    };
+
+    const start = (action: Action, msg: NodeMessage, send: SendFunction, done: DoneFunction) => {
+      if (running) {
+        done(new Error(t('errors.busy')));
+        return;
+      }
+      let images: (Buffer | string)[];
+      try {
+        images = takeImages(msg);
+      } catch (err) {
+        done(asError(err));
+        return;
+      }
+      // checked here rather than in the core, so the error comes at once and the images stay
+      const problem =
+        action === 'fit' && images.length < 2
+          ? `${t('errors.tooFew')} (${images.length})`
+          : action === 'update' && images.length === 0
+            ? t('errors.nothingToAdd')
+            : action === 'update' && !fs.existsSync(config.path)
+              ? `${t('errors.noModelToUpdate')}: ${config.path}`
+              : undefined;
+      if (problem) {
+        if (source === 'messages') collected = [...images, ...collected];
+        done(new Error(problem));
+        return;
+      }
+      const controller = new AbortController();
+      const finished = runFit(action, images, controller.signal).then(
+        (summary) => {
+          node.status({
+            fill: 'green',
+            shape: 'dot',
+            text: `${t(`status.${action}Done`)} ${summary.images} · ${formatDuration(summary.seconds * 1000)} · ${t('status.threshold')} ${formatScore(summary.threshold)}`,
+          });
+          send({ ...msg, topic: action, payload: summary });
+          done();
+        },
+        (err) => {
+          // the collected images stay for the next try
+          if (source === 'messages') collected = [...images, ...collected];
+          if (err instanceof FitCancelledError) {
+            node.status({ fill: 'yellow', shape: 'ring', text: t('status.cancelled') });
+            done();
+          } else {
+            node.status({ fill: 'red', shape: 'ring', text: t('status.failed') });
+            done(asError(err));
+          }
+        },
+      );
+      running = { controller, finished: finished.finally(() => (running = undefined)) };
+    };
+
+    node.on('input', (msg, send, done) => {
+      switch (msg.topic) {
+        case 'fit':
+        case 'update':
+          start(msg.topic, msg, send, done);
+          return;
+        case 'cancel':
+          running?.controller.abort();
+          done();
+          return;
+        case 'clear':
+          collected = [];
+          showCollected();
+          done();
+          return;
+      }
+      if (source === 'folder') {
+        // collected images would never be used: say so rather than fill memory silently
+        done(new Error(t('errors.folderMode')));
+        return;
+      }
+      try {
+        const image = imageFromPayload(msg.payload);
+        // a path costs a few bytes; a Buffer is kept encoded (decoded only while fitting)
+        collected.push(image.input);
+      } catch (err) {
+        done(asError(err));
+        return;
+      }
+      if (!running) showCollected();
+      const endOfRun =
+        fitAtEnd &&
+        typeof msg.index === 'number' &&
+        typeof msg.count === 'number' &&
+        msg.index + 1 >= msg.count;
+      if (!running && count > 0 && collected.length >= count) start(countAction, msg, send, done);
+      else if (!running && endOfRun) start('fit', msg, send, done);
+      else done();
+    });
+
+    node.on('close', (_removed, done) => {
+      collected = [];
+      const current = running;
+      if (!current) {
+        done();
+        return;
+      }
+      current.controller.abort();
+      current.finished.finally(() => done());
+    });
+  }
+
+  RED.nodes.registerType('padim-fit', PadimFitNode);
+};

@@ -1,0 +1,201 @@
+/**
+ * padim-score: scores every image with the model of its padim-model configuration.
+ *
+ * Images wait in a bounded queue (see src/node-support/bounded-queue.ts) and are scored in
+ * small batches: a batch shares one pass over the model's inverse covariances, so under load
+ * throughput goes up instead of the queue growing. The model is a lease on the shared
+ * session, so a fit elsewhere in the flows swaps it in without a redeploy.
+ */
+import { BoundedQueue, QUEUE_POLICIES, type QueuePolicy } from '../src/node-support/bounded-queue';
+import { imageFromPayload, type ImagePayload } from '../src/node-support/image-input';
+import type { ModelInfo, ModelLease, ScoringSession } from '../src/node-support/model-registry';
+import type { ScoreResult } from '../src/scorer';
+import { getModelConfig, type ModelConfig } from './lib/model-config';
+import type { DoneFunction, Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from './lib/red';
+import { asError, formatDuration, formatScore, numberSetting } from './lib/util';
+
+interface ScoreDef extends NodeDef {
+  model?: string;
+  queueSize?: string | number;
+  policy?: QueuePolicy;
+  batchSize?: string | number;
+}
+
+interface Job {
+  msg: NodeMessage;
+  send: SendFunction;
+  done: DoneFunction;
+  image: ImagePayload;
+  arrived: number;
+}
+
+/** How long close waits for the batch being scored before letting Node-RED go on. */
+const CLOSE_WAIT_MS = 10_000;
+
+export = function register(RED: NodeAPI): void {
+  const t = (key: string) => RED._(`padim-score.${key}`);
+
+  function PadimScoreNode(this: Node, def: ScoreDef) {
+    RED.nodes.createNode(this, def);
+    // the usual Node-RED idiom: the handlers below are closures over the node
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const node = this;
+    let config: ModelConfig;
+    let queue: BoundedQueue<Job>;
+    try {
+      config = getModelConfig(RED, def.model);
+      const policy = def.policy || 'drop-oldest';
+      if (!QUEUE_POLICIES.includes(policy)) throw new Error(`${t('errors.policy')}: ${policy}`);
+      queue = new BoundedQueue<Job>(numberSetting(def.queueSize, 16), policy);
+    } catch (err) {
+      const error = asError(err);
+      node.status({ fill: 'red', shape: 'ring', text: t('status.notConfigured') });
+      node.error(error.message);
+      node.on('input', (_msg, _send, done) => done(error));
+      return;
+    }
+    const batchSize = Math.max(1, Math.floor(numberSetting(def.batchSize, 4)));
+    const lease: ModelLease<ScoringSession> = config.acquire();
+    let closing = false;
+    let running: Promise<void> | undefined;
+    let lastText = '';
+    let lastFill: 'green' | 'yellow' = 'green';
+
+    /** The last score and time, the queue depth and drops: what an operator checks at a glance. */
+    const showStatus = () => {
+      const parts = [lastText || t('status.ready')];
+      if (queue.length > 0) parts.push(`${t('status.queue')} ${queue.length}/${queue.capacity}`);
+      const lost = queue.dropped + queue.rejected;
+      if (lost > 0)
+        parts.push(`${t(queue.policy === 'reject' ? 'status.rejected' : 'status.dropped')} ${lost}`);
+      node.status({
+        fill: lost > 0 && queue.full ? 'yellow' : lastFill,
+        shape: 'dot',
+        text: parts.join(' · '),
+      });
+    };
+
+    const onModel = (info: ModelInfo) => {
+      lastText = `${t('status.modelUpdated')} ${info.id}`;
+      lastFill = 'green';
+      showStatus();
+    };
+    config.events.on('model', onModel);
+
+    // Load the model at deploy, so the first image is not slow and a missing file shows at once.
+    node.status({ fill: 'blue', shape: 'ring', text: t('status.loading') });
+    lease.preload().then(
+      (info) => {
+        if (closing || lastText) return;
+        node.status({ fill: 'green', shape: 'ring', text: `${t('status.ready')} ${info.id}` });
+      },
+      (err) => {
+        if (closing || lastText) return;
+        const noFile = (err as { code?: string }).code === 'ENOENT';
+        node.status({
+          fill: noFile ? 'yellow' : 'red',
+          shape: 'ring',
+          text: t(noFile ? 'status.noModel' : 'status.loadFailed'),
+        });
+        if (!noFile) node.warn(asError(err).message);
+      },
+    );
+
+    const finish = (job: Job, r: ScoreResult, info: ModelInfo) => {
+      const msg = job.msg;
+      // the image stays with the message (a reference, not a copy) for padim-heatmap
+      msg.image = job.image.input;
+      if (msg.filename === undefined && job.image.filename) msg.filename = job.image.filename;
+      msg.payload = { score: r.score, normalizedScore: r.normalizedScore, threshold: r.threshold };
+      msg.anomalyMap = { data: r.map.data, width: r.map.width, height: r.map.height, geometry: r.geometry };
+      msg.padim = {
+        modelId: info.id,
+        modelPath: info.path,
+        timings: r.timings,
+        queueMs: Math.max(0, Date.now() - job.arrived - r.timings.totalMs),
+      };
+      job.send(msg);
+      job.done();
+      lastText = `${formatScore(r.score)} · ${formatDuration(r.timings.totalMs)}`;
+      lastFill = r.normalizedScore < 1 ? 'green' : 'yellow';
+    };
+
+    /** Scores a batch; when it fails, scores its images one by one so only the bad one errors. */
+    const scoreJobs = async (jobs: Job[]): Promise<void> => {
+      try {
+        const { results, info } = await lease.use(async (s) => ({
+          results: await s.scorer.scoreBatch(jobs.map((j) => j.image.input)),
+          info: s.info,
+        }));
+        jobs.forEach((job, k) => finish(job, results[k], info));
+      } catch (err) {
+        if (jobs.length > 1) {
+          for (const job of jobs) await scoreJobs([job]);
+          return;
+        }
+        lastText = t('status.error');
+        lastFill = 'yellow';
+        node.status({ fill: 'red', shape: 'ring', text: t('status.error') });
+        jobs[0].done(asError(err));
+      }
+    };
+
+    const drain = async () => {
+      while (queue.length > 0 && !closing) {
+        await scoreJobs(queue.take(batchSize));
+        showStatus();
+      }
+    };
+
+    const pump = () => {
+      if (running || closing) return;
+      running = drain().finally(() => {
+        running = undefined;
+        // an image may have arrived between the loop's last check and now
+        if (queue.length > 0) pump();
+      });
+    };
+
+    node.on('input', (msg, send, done) => {
+      let image: ImagePayload;
+      try {
+        image = imageFromPayload(msg.payload);
+      } catch (err) {
+        done(asError(err));
+        return;
+      }
+      const pushed = queue.push({ msg, send, done, image, arrived: Date.now() });
+      if (!pushed.queued) {
+        // drop-newest gives up silently (counted in the status); reject tells Catch nodes
+        if (queue.policy === 'reject') done(new Error(`${t('errors.queueFull')} (${queue.capacity})`));
+        else done();
+      } else if (pushed.evicted) {
+        pushed.evicted.done();
+      }
+      showStatus();
+      pump();
+    });
+
+    node.on('close', (_removed, done) => {
+      closing = true;
+      config.events.off('model', onModel);
+      // waiting images are given up: they belong to the flows being replaced
+      for (const job of queue.clear()) job.done();
+      // the batch being scored finishes first (bounded, so a stuck backend cannot block a deploy)
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
+      Promise.race([running ?? Promise.resolve(), timeout])
+        .then(() => {
+          clearTimeout(timer);
+          return lease.release();
+        })
+        .catch((err) => node.warn(asError(err).message))
+        .finally(() => {
+          node.status({});
+          done();
+        });
+    });
+  }
+
+  RED.nodes.registerType('padim-score', PadimScoreNode);
+};

@@ -1,0 +1,118 @@
+/**
+ * padim-threshold ("threshold"): OK/NG decision on padim-score results, two outputs (OK, NG),
+ * with debounce and hysteresis (src/node-support/decision.ts) and a ready-to-send alarm in
+ * msg.alarm, checked against schemas/alarm.schema.json (src/node-support/alarm.ts).
+ */
+import { buildAlarm, defectArea } from '../src/node-support/alarm';
+import { Decider, THRESHOLD_MODES, type ScoreLike, type ThresholdMode } from '../src/node-support/decision';
+import type { Node, NodeAPI, NodeDef } from './lib/red';
+import { asError, numberSetting } from './lib/util';
+
+interface ThresholdDef extends NodeDef {
+  mode?: ThresholdMode;
+  threshold?: string | number;
+  limit?: string | number;
+  debounce?: string | number;
+  /** percent of the threshold */
+  hysteresis?: string | number;
+  station?: string;
+  line?: string;
+}
+
+function isScoreResult(v: unknown): v is ScoreLike {
+  return typeof v === 'object' && v !== null && typeof (v as ScoreLike).score === 'number';
+}
+
+export = function register(RED: NodeAPI): void {
+  const t = (key: string) => RED._(`padim-threshold.${key}`);
+
+  function PadimThresholdNode(this: Node, def: ThresholdDef) {
+    RED.nodes.createNode(this, def);
+    // the usual Node-RED idiom: the handlers below are closures over the node
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const node = this;
+    const mode = (def.mode || 'model') as ThresholdMode;
+    let decider: Decider;
+    try {
+      if (!THRESHOLD_MODES.includes(mode)) throw new Error(`${t('errors.mode')}: ${mode}`);
+      decider = new Decider({
+        mode,
+        value: mode === 'fixed' ? numberSetting(def.threshold, NaN) : numberSetting(def.limit, 1),
+        debounce: Math.floor(numberSetting(def.debounce, 1)),
+        hysteresis: numberSetting(def.hysteresis, 0) / 100,
+      });
+    } catch (err) {
+      const error = asError(err);
+      node.status({ fill: 'red', shape: 'ring', text: t('status.notConfigured') });
+      node.error(error.message);
+      node.on('input', (_msg, _send, done) => done(error));
+      return;
+    }
+
+    const showCounts = (ok?: boolean) => {
+      const c = decider.counts;
+      node.status({
+        fill: ok === undefined ? 'grey' : ok ? 'green' : 'red',
+        shape: 'dot',
+        text: `OK ${c.ok} · NG ${c.ng}${c.alarms ? ` · ${t('status.alarms')} ${c.alarms}` : ''}`,
+      });
+    };
+
+    node.on('input', (msg, send, done) => {
+      if (msg.topic === 'reset') {
+        decider.reset();
+        showCounts();
+        done();
+        return;
+      }
+      const result = msg.payload;
+      if (!isScoreResult(result)) {
+        done(new Error(t('errors.notAScore')));
+        return;
+      }
+      try {
+        const d = decider.decide(result);
+        const map = msg.anomalyMap as { data?: unknown } | undefined;
+        const area =
+          map && (map.data instanceof Float32Array || Array.isArray(map.data))
+            ? defectArea({ data: map.data as Float32Array }, d.scoreThreshold)
+            : undefined;
+        msg.decision = {
+          ok: d.ok,
+          mode,
+          value: d.value,
+          threshold: d.threshold,
+          scoreThreshold: d.scoreThreshold,
+          consecutiveNg: d.consecutiveNg,
+          defectArea: area ?? null,
+        };
+        if (d.alarm) {
+          const padim = msg.padim as { modelId?: string } | undefined;
+          msg.alarm = buildAlarm({
+            station: def.station ?? '',
+            line: def.line ?? '',
+            image: typeof msg.filename === 'string' ? msg.filename : undefined,
+            score: result.score,
+            threshold: d.threshold,
+            normalizedScore: result.normalizedScore,
+            defectArea: area,
+            consecutive: d.consecutiveNg,
+            modelId: padim?.modelId,
+          });
+        }
+        showCounts(d.ok);
+        send(d.ok ? [msg, null] : [null, msg]);
+        done();
+      } catch (err) {
+        done(asError(err));
+      }
+    });
+
+    node.on('close', (_removed, done) => {
+      node.status({});
+      done();
+    });
+  }
+
+  RED.nodes.registerType('padim-threshold', PadimThresholdNode);
+};

@@ -1,0 +1,91 @@
+/**
+ * Turning what a flow puts in msg.payload into image bytes or a file path for the core.
+ *
+ * Flows carry images in several shapes: a Buffer (file in, camera nodes, HTTP), a file path,
+ * a data URL (dashboards, browsers) or bare base64 (JSON APIs, MQTT). All are accepted; anything
+ * else is refused with a message that says what was expected.
+ */
+import * as fs from 'node:fs';
+
+export type ImageKind = 'png' | 'jpeg' | 'bmp' | 'tiff' | 'webp' | 'gif';
+
+/** Recognises an image file by its first bytes (no decoding). */
+export function sniffImageKind(bytes: Uint8Array): ImageKind | undefined {
+  const b = bytes;
+  const starts = (...sig: number[]) => sig.every((v, i) => b[i] === v);
+  if (b.length < 4) return undefined;
+  if (starts(0x89, 0x50, 0x4e, 0x47)) return 'png';
+  if (starts(0xff, 0xd8, 0xff)) return 'jpeg';
+  if (starts(0x42, 0x4d)) return 'bmp';
+  if (starts(0x49, 0x49, 0x2a, 0x00) || starts(0x4d, 0x4d, 0x00, 0x2a)) return 'tiff';
+  if (starts(0x47, 0x49, 0x46, 0x38)) return 'gif';
+  if (
+    b.length >= 12 &&
+    starts(0x52, 0x49, 0x46, 0x46) &&
+    String.fromCharCode(...b.subarray(8, 12)) === 'WEBP'
+  )
+    return 'webp';
+  return undefined;
+}
+
+/** The image as the core takes it: encoded bytes, or the path of a file. */
+export interface ImagePayload {
+  input: Buffer | string;
+  /** the file name when the payload was a path */
+  filename?: string;
+}
+
+const DATA_URL = /^data:image\/[\w.+-]+;base64,/i;
+
+/** stat that never throws: long base64 text makes a path too long (ENAMETOOLONG), not an error */
+function statOrUndefined(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+const BASE64 = /^[A-Za-z0-9+/\r\n]+={0,2}\s*$/;
+
+function fromBase64(text: string, what: string): Buffer {
+  const bytes = Buffer.from(text, 'base64');
+  if (!sniffImageKind(bytes))
+    throw new Error(`msg.payload is ${what}, but not of an image (PNG, JPEG, BMP, TIFF, WebP, GIF)`);
+  return bytes;
+}
+
+/** Reads msg.payload as an image, or throws an error that says why it is not one. */
+export function imageFromPayload(payload: unknown): ImagePayload {
+  if (Buffer.isBuffer(payload) || payload instanceof Uint8Array) {
+    if (payload.length === 0) throw new Error('msg.payload is an empty Buffer');
+    return { input: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) };
+  }
+  if (typeof payload === 'string') {
+    const text = payload.trim();
+    if (text === '') throw new Error('msg.payload is an empty string');
+    if (DATA_URL.test(text)) return { input: fromBase64(text.slice(text.indexOf(',') + 1), 'a data URL') };
+    const stat = statOrUndefined(text);
+    if (stat?.isFile()) return { input: text, filename: text };
+    if (stat?.isDirectory()) throw new Error(`msg.payload is a folder, not an image file: ${text}`);
+    if (text.length >= 16 && BASE64.test(text)) return { input: fromBase64(text, 'base64 text') };
+    throw new Error(
+      `msg.payload is text that is neither an existing image file, a data URL nor base64: ${
+        text.length > 80 ? text.slice(0, 77) + '...' : text
+      }`,
+    );
+  }
+  const kind = payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload;
+  throw new Error(`msg.payload must be an image (Buffer, file path, data URL or base64 text); it is ${kind}`);
+}
+
+/** True when msg.payload looks like an image rather than a trigger (a timestamp, an object). */
+export function payloadLooksLikeImage(payload: unknown): boolean {
+  if (Buffer.isBuffer(payload) || payload instanceof Uint8Array) return payload.length > 0;
+  if (typeof payload !== 'string') return false;
+  const text = payload.trim();
+  return (
+    DATA_URL.test(text) ||
+    (statOrUndefined(text)?.isFile() ?? false) ||
+    (text.length >= 16 && BASE64.test(text))
+  );
+}

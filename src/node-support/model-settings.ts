@@ -1,0 +1,76 @@
+/**
+ * The padim-model configuration node's fields (text from the editor) turned into core options,
+ * with an error message per field that a user can act on.
+ */
+import * as path from 'node:path';
+import { PROVIDERS } from '../backbone';
+import type { FitOptions } from '../options';
+import { parseSize } from '../preprocess';
+import type { ScorerOptions } from '../scorer';
+import type { ProviderName } from '../types';
+
+/** The fields as the editor stores them (strings, or numbers for old flows). */
+export interface ModelFields {
+  path?: string;
+  backbone?: string;
+  layers?: string;
+  dims?: string | number;
+  size?: string;
+  crop?: string | number;
+  provider?: string;
+  threads?: string | number;
+}
+
+export interface ModelSettings {
+  /** absolute path of the model file */
+  path: string;
+  /** backbone, layers, dims, size, provider, threads: what fitModel needs besides images */
+  fit: FitOptions;
+  /** what Scorer.open needs */
+  scorer: ScorerOptions;
+}
+
+function optionalInteger(name: string, v: string | number | undefined, min: number): number | undefined {
+  if (v === undefined || v === null || String(v).trim() === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min)
+    throw new RangeError(`${name} must be a whole number of at least ${min}, got '${v}'`);
+  return n;
+}
+
+/**
+ * Parses the fields. A relative model path is taken from `baseDir` (Node-RED's user
+ * directory), so a flow moved to another machine keeps working.
+ */
+export function parseModelSettings(fields: ModelFields, baseDir: string): ModelSettings {
+  const file = (fields.path ?? '').trim();
+  if (!file) throw new Error('the model file path is empty: give a file such as models/line1.padim');
+  const backbone = (fields.backbone ?? '').trim() || 'builtin:filterbank';
+  let layers: [string, string, string] | undefined;
+  const layerText = (fields.layers ?? '').trim();
+  if (layerText) {
+    const names = layerText
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (names.length !== 3) {
+      throw new Error(`layers must be three tensor names separated by commas, got '${layerText}'`);
+    }
+    layers = names as [string, string, string];
+  }
+  const provider = ((fields.provider ?? '').trim() || 'cpu') as ProviderName;
+  if (!PROVIDERS.includes(provider)) {
+    throw new Error(`execution provider must be one of ${PROVIDERS.join(', ')}, got '${fields.provider}'`);
+  }
+  const threads = optionalInteger('threads', fields.threads, 0) || undefined;
+  const dims = optionalInteger('dims', fields.dims, 1);
+  const size = parseSize((fields.size ?? '').trim() || '256x256', fields.crop);
+  // a backbone path is relative to the user directory too; names (presets, builtin:) stay as they are
+  const backboneSpec =
+    backbone.endsWith('.onnx') && !path.isAbsolute(backbone) ? path.resolve(baseDir, backbone) : backbone;
+  return {
+    path: path.resolve(baseDir, file),
+    fit: { backbone: backboneSpec, layers, dims, size, provider, threads },
+    scorer: { provider, threads },
+  };
+}

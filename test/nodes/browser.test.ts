@@ -1,0 +1,162 @@
+/**
+ * The editor in a real browser: start the run command (`npm start`'s scripts/start-demo.js),
+ * open the editor in headless Chromium, import example 2 from the Import menu's examples,
+ * deploy it, and find the live heatmap preview drawn under its heatmap node. A screenshot is
+ * saved to test-artifacts/. Skips, saying so, when Chromium is not installed.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { tempDir } from '../helpers';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const CHROMIUM = process.env.PADIM_CHROMIUM ?? '/usr/bin/chromium';
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const MODULE = '@padim-inspect/node-red-padim';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Starts the run command and resolves with the editor URL it prints. */
+function startDemo(
+  dir: string,
+  port: number,
+): Promise<{ child: ChildProcess; url: string; log: () => string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'scripts', 'start-demo.js'), '--dir', dir, '--port', String(port), '--reset'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = /Node-RED editor: (http:\/\/\S+)/.exec(output);
+      if (m) resolve({ child, url: m[1], log: () => output });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`the run command exited (${code}):\n${output}`)));
+  });
+}
+
+describe('editor in headless Chromium', function () {
+  this.timeout(180_000);
+  let demo: { child: ChildProcess; url: string; log: () => string } | undefined;
+  let browser: Browser | undefined;
+  let page: Page | undefined;
+  const dir = tempDir('padim-browser-');
+
+  before(async function () {
+    if (!fs.existsSync(CHROMIUM)) {
+      console.log(
+        `      (skipped: no Chromium at ${CHROMIUM}; install the Debian package 'chromium' to run this test)`,
+      );
+      this.skip();
+    }
+    demo = await startDemo(dir, await freePort());
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+  });
+
+  after(async () => {
+    if (page && this.ctx.currentTest?.state === 'failed')
+      await screenshot('editor-failure.png').catch(() => {});
+    await browser?.close();
+    if (demo && demo.child.exitCode === null) {
+      const exited = new Promise((r) => demo!.child.once('exit', r));
+      demo.child.kill('SIGTERM');
+      await exited;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function screenshot(name: string): Promise<string> {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    const file = path.join(ARTIFACTS, name);
+    await page!.screenshot({ path: file });
+    return file;
+  }
+
+  it('imports the inspect example from the Import menu, deploys it, and shows the heatmap preview', async () => {
+    const p = page!;
+    await p.goto(demo!.url);
+    // the palette lists our nodes once the editor has loaded them
+    await p.waitForSelector('.red-ui-palette-node[data-palette-type="padim-heatmap"]', { timeout: 60_000 });
+
+    // menu > Import > Examples > this module > example 2 > Import
+    await p.click('#red-ui-header-button-sidemenu');
+    await p.click('#menu-item-import');
+    await p.click('a[href="#red-ui-clipboard-dialog-import-tab-examples"]');
+    const examples = p.locator('#red-ui-clipboard-dialog-import-tab-examples');
+    await examples.locator('.red-ui-treeList-label', { hasText: MODULE }).first().click();
+    await examples
+      .locator('.red-ui-treeList-label', { hasText: '2-inspect-a-folder-with-heatmaps' })
+      .first()
+      .click();
+    await p.click('#red-ui-clipboard-dialog-ok');
+
+    // the example brings its own tab (the demo flow has heatmap nodes too): show that tab
+    const heatmapId = await p.evaluate(async () => {
+      const RED = (globalThis as unknown as { RED: any }).RED;
+      for (let i = 0; i < 300; i++) {
+        let tab: any;
+        RED.nodes.eachWorkspace((w: any) => {
+          if (w.label === 'PaDiM 2: inspect') tab = w;
+        });
+        const node = tab && RED.nodes.filterNodes({ type: 'padim-heatmap', z: tab.id })[0];
+        if (node) {
+          RED.workspaces.show(tab.id);
+          return node.id as string;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('the imported example did not appear');
+    });
+    // dropped nodes may still follow the mouse: a click on the canvas places them
+    await p.mouse.click(800, 600);
+
+    await p.click('#red-ui-header-button-deploy');
+    // deploy accepted: the button goes back to its disabled (nothing to deploy) state
+    await p.waitForSelector('#red-ui-header-button-deploy.disabled', { timeout: 30_000 });
+
+    // (node ids may contain dots: an attribute selector, not #id)
+    const preview = `[id="padim-heatmap-preview-${heatmapId}"]`;
+    await p.waitForSelector(preview, { state: 'attached', timeout: 90_000 });
+    const href = await p.getAttribute(preview, 'href');
+    assert.match(href ?? '', /^data:image\/jpeg;base64,/);
+    const box = await p.locator(preview).boundingBox();
+    assert.ok(box && box.width > 50 && box.height > 50, `preview drawn: ${JSON.stringify(box)}`);
+    // it sits under the node
+    const nodeBox = await p.locator(`g[id="${heatmapId}"] > rect.red-ui-flow-node`).first().boundingBox();
+    assert.ok(nodeBox && box!.y >= nodeBox.y + nodeBox.height - 1, 'preview below the node body');
+    await p.waitForTimeout(2500); // let the import/deploy notifications fade for the picture
+    const file = await screenshot('editor-heatmap-preview.png');
+    console.log(`      screenshot: ${path.relative(ROOT, file)}`);
+  });
+});

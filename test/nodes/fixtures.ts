@@ -1,0 +1,103 @@
+/**
+ * Shared set-up for the Node-RED node tests: the test helper bound to the installed Node-RED
+ * 4.x, a small generated data set (64x64 synthetic images, built-in filter-bank backbone, so
+ * nothing is downloaded and fits take a fraction of a second), and waiting utilities.
+ */
+import type { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import helper from 'node-red-node-test-helper';
+import { writeSyntheticDataset } from '../../src/synthetic';
+import { tempDir } from '../helpers';
+import modelNode from '../../nodes/padim-model';
+import sourceNode from '../../nodes/padim-image-source';
+import fitNode from '../../nodes/padim-fit';
+import scoreNode from '../../nodes/padim-score';
+import thresholdNode from '../../nodes/padim-threshold';
+import heatmapNode from '../../nodes/padim-heatmap';
+
+helper.init(require.resolve('node-red'));
+
+export { helper };
+export const ALL_NODES = [modelNode, sourceNode, fitNode, scoreNode, thresholdNode, heatmapNode];
+
+/** Small model settings for tests: 64x64 input, 16 channels per cell, one thread. */
+export const SMALL_MODEL = { size: '64x64', dims: '16', threads: '1', backbone: 'builtin:filterbank' };
+
+export interface TestData {
+  root: string;
+  /** the data set in MVTec AD layout */
+  data: string;
+  train: string;
+  test: string;
+}
+
+let dataset: Promise<TestData> | undefined;
+
+/** One generated data set for the whole run (removed at exit). */
+export function testData(): Promise<TestData> {
+  dataset ??= (async () => {
+    const root = tempDir('padim-nodes-');
+    process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
+    const data = path.join(root, 'data');
+    await writeSyntheticDataset(data, {
+      texture: 'woven',
+      width: 64,
+      seed: 5,
+      trainCount: 10,
+      testGoodCount: 3,
+      testDefectCount: 2,
+      defects: ['scratch', 'spot'],
+    });
+    return { root, data, train: path.join(data, 'train', 'good'), test: path.join(data, 'test') };
+  })();
+  return dataset;
+}
+
+/** Resolves with the next `count` messages a helper node receives (rejects after `ms`). */
+export function collect(node: EventEmitter, count: number, ms = 30_000): Promise<Record<string, unknown>[]> {
+  return new Promise((resolve, reject) => {
+    const got: Record<string, unknown>[] = [];
+    const timer = setTimeout(() => {
+      node.removeListener('input', onInput);
+      reject(new Error(`timed out waiting for ${count} messages, got ${got.length}`));
+    }, ms);
+    const onInput = (msg: Record<string, unknown>) => {
+      got.push(msg);
+      if (got.length >= count) {
+        clearTimeout(timer);
+        node.removeListener('input', onInput);
+        resolve(got);
+      }
+    };
+    node.on('input', onInput);
+  });
+}
+
+/** Polls until `check` returns a value (not undefined/false), or rejects after `ms`. */
+export async function waitFor<T>(
+  check: () => T | undefined | false,
+  ms = 30_000,
+  what = 'condition',
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Records every status a node shows (the helper's nodes are real Node-RED nodes). */
+export function recordStatus(node: {
+  status: (s: object) => void;
+}): { fill?: string; shape?: string; text?: string }[] {
+  const seen: { fill?: string; shape?: string; text?: string }[] = [];
+  const original = node.status.bind(node);
+  node.status = (s: object) => {
+    seen.push(s as { text?: string });
+    original(s);
+  };
+  return seen;
+}

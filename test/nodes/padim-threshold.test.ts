@@ -1,0 +1,115 @@
+/**
+ * padim-threshold: OK and NG outputs, the three comparisons, debounce, hysteresis, the alarm
+ * (checked against the shipped schema), counts in the status, and errors to Catch.
+ */
+import assert from 'node:assert/strict';
+import { assertValidAlarm } from '../../src/node-support/alarm';
+import { ALL_NODES, helper, recordStatus, waitFor } from './fixtures';
+
+type Msg = Record<string, unknown>;
+
+describe('padim-threshold node', function () {
+  afterEach(() => helper.unload());
+
+  /** Loads a threshold node, sends the scores, returns what came out of each output. */
+  async function run(settings: Msg, messages: Msg[]) {
+    await helper.load(ALL_NODES, [
+      { id: 't1', type: 'padim-threshold', wires: [['ok'], ['ng']], ...settings },
+      { id: 'ok', type: 'helper' },
+      { id: 'ng', type: 'helper' },
+      { id: 'c1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]);
+    const seen: { port: string; msg: Msg }[] = [];
+    for (const port of ['ok', 'ng', 'caught'])
+      helper.getNode(port).on('input', (msg: Msg) => seen.push({ port, msg }));
+    const t1 = helper.getNode('t1');
+    const statuses = recordStatus(t1 as never);
+    for (const m of messages) t1.receive(m);
+    await waitFor(
+      () => seen.length === messages.filter((m) => m.topic !== 'reset').length,
+      5000,
+      'all messages',
+    );
+    return { seen, statuses };
+  }
+
+  const score = (s: number, threshold = 10, extra: Msg = {}) => ({
+    payload: { score: s, normalizedScore: s / threshold, threshold },
+    ...extra,
+  });
+
+  it("splits OK and NG on the model's threshold, with a decision and a valid alarm", async () => {
+    const map = { data: Float32Array.from([0, 5, 11, 12]), width: 2, height: 2 };
+    const { seen, statuses } = await run({ station: 'st-7', line: 'L1' }, [
+      score(4),
+      score(12, 10, { anomalyMap: map, filename: '/cam/0042.png', padim: { modelId: 'abcdef012345' } }),
+    ]);
+    assert.deepEqual(
+      seen.map((s) => s.port),
+      ['ok', 'ng'],
+    );
+    assert.equal(seen[0].msg.alarm, undefined);
+    assert.deepEqual(seen[1].msg.decision, {
+      ok: false,
+      mode: 'model',
+      value: 12,
+      threshold: 10,
+      scoreThreshold: 10,
+      consecutiveNg: 1,
+      defectArea: 0.5,
+    });
+    const alarm = seen[1].msg.alarm as Msg;
+    assertValidAlarm(alarm);
+    assert.equal(alarm.station, 'st-7');
+    assert.equal(alarm.line, 'L1');
+    assert.equal(alarm.image, '/cam/0042.png');
+    assert.equal(alarm.defectArea, 0.5);
+    assert.equal(alarm.modelId, 'abcdef012345');
+    assert.equal(statuses.at(-1)?.text, 'OK 1 · NG 1 · padim-threshold.status.alarms 1');
+    assert.equal(statuses.at(-1)?.fill, 'red');
+  });
+
+  it('fixed and normalised comparisons', async () => {
+    const fixed = await run({ mode: 'fixed', threshold: '20' }, [score(15), score(25)]);
+    assert.deepEqual(
+      fixed.seen.map((s) => s.port),
+      ['ok', 'ng'],
+    );
+    await helper.unload();
+    const norm = await run({ mode: 'normalized', limit: '1.5' }, [score(14), score(16)]);
+    assert.deepEqual(
+      norm.seen.map((s) => s.port),
+      ['ok', 'ng'],
+    );
+    assert.equal((norm.seen[1].msg.decision as Msg).scoreThreshold, 15);
+  });
+
+  it('debounce raises the alarm from the N-th NG in a row; hysteresis holds NG near the threshold', async () => {
+    const { seen } = await run({ mode: 'fixed', threshold: 10, debounce: 2, hysteresis: 20 }, [
+      score(11),
+      score(9), // still NG: needs < 8 after an NG
+      score(7),
+      score(11),
+      { topic: 'reset' },
+      score(11),
+    ]);
+    assert.deepEqual(
+      seen.map((s) => s.port),
+      ['ng', 'ng', 'ok', 'ng', 'ng'],
+    );
+    assert.deepEqual(
+      seen.map((s) => s.msg.alarm !== undefined),
+      [false, true, false, false, false],
+    );
+  });
+
+  it('refuses a payload that is not a score, and invalid settings, via Catch', async () => {
+    const { seen } = await run({}, [{ payload: 'hello' }]);
+    assert.equal(seen[0].port, 'caught');
+    assert.match(String((seen[0].msg.error as Msg).message), /notAScore/);
+    await helper.unload();
+    const bad = await run({ mode: 'fixed', threshold: '' }, [score(1)]);
+    assert.match(String((bad.seen[0].msg.error as Msg).message), /fixed threshold must be a number above 0/);
+  });
+});
