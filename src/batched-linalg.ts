@@ -12,7 +12,15 @@
  *                ONNX has no standard inverse)
  */
 import * as ort from 'onnxruntime-node';
-import { buildModel, DataType, floatTensor, int64Tensor, valueInfo, type DataTypeCode } from './onnx-builder';
+import {
+  buildModel,
+  DataType,
+  floatTensor,
+  int64Tensor,
+  valueInfo,
+  type DataTypeCode,
+  type NodeSpec,
+} from './onnx-builder';
 import type { ProviderName } from './types';
 
 export interface LinalgOptions {
@@ -20,19 +28,35 @@ export interface LinalgOptions {
   provider?: ProviderName;
 }
 
-function mahalanobisGraph(): Uint8Array {
+/**
+ * sqrt(max(0, (x-mu)^T P (x-mu))) per cell and image. Two arrangements of the same product,
+ * because onnxruntime's matrix product copies ("packs") its right-hand operand: for one image
+ * D P reads P once, as fast as memory allows; for a batch, P D^T packs only the small D^T and
+ * streams P as the left operand, about twice as fast per image at d=550.
+ */
+function mahalanobisGraph(precisionOnLeft: boolean): Uint8Array {
+  const product: NodeSpec[] = precisionOnLeft
+    ? [
+        { op: 'Transpose', inputs: ['D'], outputs: ['Dt'], attributes: { perm: [0, 2, 1] } },
+        { op: 'MatMul', inputs: ['P', 'Dt'], outputs: ['PD'] },
+        { op: 'Mul', inputs: ['PD', 'Dt'], outputs: ['Q'] },
+        { op: 'ReduceSum', inputs: ['Q', 'axis1'], outputs: ['S'], attributes: { keepdims: 0 } },
+      ]
+    : [
+        { op: 'MatMul', inputs: ['D', 'P'], outputs: ['DP'] },
+        { op: 'Mul', inputs: ['DP', 'D'], outputs: ['Q'] },
+        { op: 'ReduceSum', inputs: ['Q', 'lastAxis'], outputs: ['S'], attributes: { keepdims: 0 } },
+      ];
   return buildModel({
     name: 'mahalanobis',
     nodes: [
       { op: 'Sub', inputs: ['X', 'MU'], outputs: ['D'] },
-      { op: 'MatMul', inputs: ['D', 'P'], outputs: ['DP'] },
-      { op: 'Mul', inputs: ['DP', 'D'], outputs: ['Q'] },
-      { op: 'ReduceSum', inputs: ['Q', 'lastAxis'], outputs: ['S'], attributes: { keepdims: 0 } },
+      ...product,
       // rounding can make a tiny quadratic form negative: clamp before the square root
       { op: 'Relu', inputs: ['S'], outputs: ['S0'] },
       { op: 'Sqrt', inputs: ['S0'], outputs: ['M'] },
     ],
-    initializers: [int64Tensor('lastAxis', [1], [-1])],
+    initializers: [precisionOnLeft ? int64Tensor('axis1', [1], [1]) : int64Tensor('lastAxis', [1], [-1])],
     inputs: [
       valueInfo('X', DataType.FLOAT, ['C', 'B', 'd']),
       valueInfo('MU', DataType.FLOAT, ['C', 1, 'd']),
@@ -154,10 +178,12 @@ function precisionGraph(inverseType: DataTypeCode): Uint8Array {
   });
 }
 
-type HeadName = 'mahalanobis' | 'project' | 'sandwich' | 'accumulate' | 'precision32' | 'precision64';
+type HeadName =
+  'mahalanobis' | 'mahalanobisBatch' | 'project' | 'sandwich' | 'accumulate' | 'precision32' | 'precision64';
 
 const GRAPHS: Record<HeadName, () => Uint8Array> = {
-  mahalanobis: mahalanobisGraph,
+  mahalanobis: () => mahalanobisGraph(false),
+  mahalanobisBatch: () => mahalanobisGraph(true),
   project: projectGraph,
   sandwich: sandwichGraph,
   accumulate: accumulateGraph,
@@ -208,7 +234,7 @@ export class BatchedLinalg {
     batch: number,
     dims: number,
   ): Promise<Float32Array> {
-    const s = await this.session('mahalanobis');
+    const s = await this.session(batch === 1 ? 'mahalanobis' : 'mahalanobisBatch');
     const out = await s.run({
       X: new ort.Tensor('float32', x, [cells, batch, dims]),
       MU: new ort.Tensor('float32', mu, [cells, 1, dims]),

@@ -221,5 +221,13 @@ describe('BatchedLinalg.mahalanobis', () => {
       }
     }
     assert.equal(m[2 * b], 0);
+    // one image at a time takes the other arrangement of the product: same distances
+    for (let j = 0; j < b; j++) {
+      const xj = new Float32Array(cells * d);
+      for (let c = 0; c < cells; c++) xj.set(x.subarray((c * b + j) * d, (c * b + j + 1) * d), c * d);
+      const single = await linalg.mahalanobis(xj, mu, p, cells, 1, d);
+      for (let c = 0; c < cells; c++)
+        assert.ok(Math.abs(single[c] - m[c * b + j]) < 1e-4 * Math.max(1, m[c * b + j]));
+    }
   });
 });
