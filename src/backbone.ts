@@ -301,7 +301,8 @@ export class Backbone {
         stages.map((s) => {
           const size = s.channels * s.height * s.width;
           return {
-            data: s.data.slice(i * size, (i + 1) * size),
+            // a view, not a copy: the batch's output lives as long as its images are in use
+            data: s.data.subarray(i * size, (i + 1) * size),
             channels: s.channels,
             height: s.height,
             width: s.width,

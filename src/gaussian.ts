@@ -62,7 +62,7 @@ export interface FinaliseOptions {
  * training images.
  */
 export const DEFAULT_GROUP_BYTES = 512 * 1024 * 1024;
-export const DEFAULT_GROUP_IMAGES = 64;
+export const DEFAULT_GROUP_IMAGES = 32;
 
 export class GaussianAccumulator {
   readonly chunkCells: number;
