@@ -56,13 +56,12 @@ export interface FinaliseOptions {
 }
 
 /**
- * Embeddings are gathered up to this many bytes, or this many images, before they are
- * added: each addition reads and writes every cell's d x d sums, so larger groups mean far
- * less memory traffic. Both bounds are fixed, so memory does not grow with the number of
- * training images.
+ * Embeddings wait in a group before they are added: each addition reads and writes every
+ * cell's d x d sums, so larger groups mean far less memory traffic. A group is added once it
+ * holds a quarter of the sums' size or this many bytes, whichever is less: memory then stays
+ * in proportion to the model, never to the number of training images.
  */
 export const DEFAULT_GROUP_BYTES = 512 * 1024 * 1024;
-export const DEFAULT_GROUP_IMAGES = 32;
 
 export class GaussianAccumulator {
   readonly chunkCells: number;
@@ -100,7 +99,8 @@ export class GaussianAccumulator {
     }
     this.pending.push(...embeddings);
     const bytes = this.pending.length * this.cells * this.dims * 4;
-    if (bytes >= this.groupBytes || this.pending.length >= DEFAULT_GROUP_IMAGES) await this.flush();
+    const sumsBytes = this.cells * this.dims * this.dims * 4;
+    if (bytes >= Math.min(this.groupBytes, sumsBytes / 4)) await this.flush();
   }
 
   /** Adds the pending group to the sums. */
