@@ -14,6 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { seededRng } from './random';
 import type { RawImage } from './types';
 
 export type TextureKind = 'woven' | 'brushed' | 'grain' | 'tiles';
@@ -41,16 +42,8 @@ export const MASK_CHANGE_THRESHOLD = 12;
 /** Seeded uniform [0, 1) generator. */
 type Rng = () => number;
 
-/** mulberry32: tiny, fast, good enough for textures, and identical in every JS engine. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (src/random.ts): tiny, fast, good enough for textures, identical in every JS engine. */
+export const mulberry32: (seed: number) => Rng = seededRng;
 
 /** Folds any finite number into 32 bits, so large or negative seeds still differ. */
 function seedToUint32(seed: number): number {

@@ -1,3 +1,4 @@
+import { seededRng } from '../src/random';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,17 +11,8 @@ import { buildModel, floatTensor, valueInfo, DataType, type NodeSpec } from '../
 import { IMAGENET_NORMALISATION, type FeatureMap } from '../src/types';
 import { requireShared, tempDir } from './helpers';
 
-/** Small deterministic generator (mulberry32) so failures reproduce. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic generator (mulberry32, src/random.ts) so failures reproduce. */
+const random = seededRng;
 
 function randomArray(n: number, seed: number): Float32Array {
   const r = random(seed);

@@ -1,3 +1,4 @@
+import { seededRng } from '../src/random';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,17 +15,8 @@ import {
 } from '../src/model-file';
 import { IMAGENET_NORMALISATION } from '../src/types';
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic generator (mulberry32, src/random.ts) so failures reproduce. */
+const rng = seededRng;
 
 interface ModelOptions {
   height: number;

@@ -81,11 +81,6 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const say = opts.onLine ?? (() => undefined);
   const runs = opts.runs ?? 5;
   const b = opts.scoreBatch ?? 1;
-  const bandwidthGBs = measureBandwidth();
-  const matmulGflops = await measureMatmul(1024, 5, opts.threads);
-  say(
-    `machine: ${os.cpus().length} cores, memory bandwidth ${bandwidthGBs.toFixed(1)} GB/s, MatMul ${matmulGflops.toFixed(1)} GFLOP/s`,
-  );
   const set = await images(opts, b);
   try {
     const t0 = performance.now();
@@ -93,7 +88,12 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     const fitSeconds = (performance.now() - t0) / 1000;
     const peakRssMB = process.resourceUsage().maxRSS / 1024;
     const h = model.header;
-    say(`fit: ${set.train.length} images in ${fitSeconds.toFixed(1)} s, peak RSS ${peakRssMB.toFixed(0)} MB`);
+    // measured after the fit: their large buffers must not count in the fit's peak memory
+    const bandwidthGBs = measureBandwidth();
+    const matmulGflops = await measureMatmul(1024, 5, opts.threads);
+    say(
+      `machine: ${os.cpus().length} cores, memory bandwidth ${bandwidthGBs.toFixed(1)} GB/s, MatMul ${matmulGflops.toFixed(1)} GFLOP/s`,
+    );
     const scorer = await Scorer.open(model, { ...opts, batchSize: b });
     const batch = Array.from({ length: b }, (_, i) => set.test[i % set.test.length]);
     const protocol = { size: h.input.size, normalisation: h.input.normalisation, maxPixels: opts.maxPixels };
