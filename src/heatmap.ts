@@ -5,7 +5,9 @@
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import { decodeBmp, DEFAULT_MAX_PIXELS } from './preprocess';
-import type { RawImage, ScoreMap } from './types';
+import { mapToOriginal } from './anomaly-map';
+import { writeFileAtomic } from './atomic-write';
+import type { InputGeometry, RawImage, ScoreMap } from './types';
 
 /** An 8-bit RGB picture, interleaved. */
 export interface RgbImage {
@@ -156,4 +158,18 @@ function isBmp(bytes: Buffer): boolean {
 function rawPipeline(raw: RawImage): ReturnType<typeof sharp> {
   const data = Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength);
   return sharp(data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+}
+
+/**
+ * Writes the heatmap of a scored image file as PNG at the image's own size (the map is mapped
+ * back through the input geometry), atomically.
+ */
+export async function writeHeatmapFile(
+  imageFile: string,
+  result: { map: ScoreMap; geometry: InputGeometry; threshold: number },
+  out: string,
+): Promise<void> {
+  const image = await loadRgb(imageFile);
+  const map = mapToOriginal(result.map, result.geometry);
+  await writeFileAtomic(out, await renderHeatmap(image, map, { threshold: result.threshold }));
 }

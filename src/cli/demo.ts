@@ -5,12 +5,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { mapToOriginal } from '../anomaly-map';
-import { writeFileAtomic } from '../atomic-write';
 import { readCategory } from '../dataset';
 import { evaluate } from '../evaluate';
 import { fitModel } from '../fit';
-import { loadRgb, renderHeatmap } from '../heatmap';
+import { writeHeatmapFile } from '../heatmap';
 import { saveModel } from '../model-file';
 import { Scorer } from '../scorer';
 import { TEXTURE_KINDS, writeSyntheticDataset, type TextureKind } from '../synthetic';
@@ -72,9 +70,7 @@ export async function runDemo(
       onResult: async (r, t) => {
         // one heatmap per test folder is enough to look at
         if (!t.file.endsWith('000.png')) return;
-        const image = await loadRgb(t.file);
-        const png = await renderHeatmap(image, mapToOriginal(r.map, r.geometry), { threshold: r.threshold });
-        await writeFileAtomic(path.join(heatmapDir, `${t.label}-${path.basename(t.file)}`), png);
+        await writeHeatmapFile(t.file, r, path.join(heatmapDir, `${t.label}-${path.basename(t.file)}`));
       },
     });
   } finally {

@@ -9,8 +9,7 @@ import { formatBench, runBench } from '../bench/pipeline-bench';
 import { readCategory } from '../dataset';
 import { evaluate, type EvaluationReport } from '../evaluate';
 import { fitModel, updateModel } from '../fit';
-import { loadRgb, renderHeatmap } from '../heatmap';
-import { mapToOriginal } from '../anomaly-map';
+import { writeHeatmapFile } from '../heatmap';
 import { resolveImageArgs } from '../image-files';
 import { loadModel, readModelHeader, saveModel } from '../model-file';
 import type { FitOptions, Progress } from '../options';
@@ -274,7 +273,7 @@ async function cmdScore(argv: string[], io: Io): Promise<void> {
       }
       if (heatmaps) {
         const name = path.join(heatmaps, `${path.parse(file).name}.png`);
-        pending.push(writeHeatmap(file, r, name));
+        pending.push(writeHeatmapFile(file, r, name));
       }
       reporter.update('scoring', i + 1, images.length);
     });
@@ -283,16 +282,6 @@ async function cmdScore(argv: string[], io: Io): Promise<void> {
   } finally {
     await scorer.dispose();
   }
-}
-
-async function writeHeatmap(
-  file: string,
-  r: { map: import('../types').ScoreMap; geometry: import('../types').InputGeometry; threshold: number },
-  out: string,
-): Promise<void> {
-  const image = await loadRgb(file);
-  const map = mapToOriginal(r.map, r.geometry);
-  await writeFileAtomic(out, await renderHeatmap(image, map, { threshold: r.threshold }));
 }
 
 async function cmdUpdate(argv: string[], io: Io): Promise<void> {
@@ -410,7 +399,8 @@ async function cmdEval(argv: string[], io: Io): Promise<void> {
       fitMs,
       onProgress: (done, total) => reporter.update('scoring', done, total),
       onResult: heatmaps
-        ? (r, t) => writeHeatmap(t.file, r, path.join(heatmaps, `${t.label}_${path.parse(t.file).name}.png`))
+        ? (r, t) =>
+            writeHeatmapFile(t.file, r, path.join(heatmaps, `${t.label}_${path.parse(t.file).name}.png`))
         : undefined,
     });
   } finally {
