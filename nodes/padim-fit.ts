@@ -20,7 +20,15 @@ import { imageFromPayload } from '../src/node-support/image-input';
 import type { Progress } from '../src/options';
 import { getModelConfig, type ModelConfig } from './lib/model-config';
 import type { DoneFunction, Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from './lib/red';
-import { asError, baseDir, booleanSetting, formatDuration, formatScore, numberSetting } from './lib/util';
+import {
+  asError,
+  baseDir,
+  booleanSetting,
+  formatDuration,
+  formatScore,
+  numberSetting,
+  refuseInputs,
+} from './lib/util';
 
 type Action = 'fit' | 'update';
 
@@ -47,10 +55,7 @@ export = function register(RED: NodeAPI): void {
     try {
       config = getModelConfig(RED, def.model);
     } catch (err) {
-      const error = asError(err);
-      node.status({ fill: 'red', shape: 'ring', text: t('status.notConfigured') });
-      node.error(error.message);
-      node.on('input', (_msg, _send, done) => done(error));
+      refuseInputs(node, err, t('status.notConfigured'));
       return;
     }
     const source = def.source === 'folder' ? 'folder' : 'messages';

@@ -12,7 +12,7 @@ import type { ModelInfo, ModelLease, ScoringSession } from '../src/node-support/
 import type { ScoreResult } from '../src/scorer';
 import { getModelConfig, type ModelConfig } from './lib/model-config';
 import type { DoneFunction, Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from './lib/red';
-import { asError, formatDuration, formatScore, numberSetting } from './lib/util';
+import { asError, formatDuration, formatScore, numberSetting, refuseInputs } from './lib/util';
 
 interface ScoreDef extends NodeDef {
   model?: string;
@@ -48,10 +48,7 @@ export = function register(RED: NodeAPI): void {
       if (!QUEUE_POLICIES.includes(policy)) throw new Error(`${t('errors.policy')}: ${policy}`);
       queue = new BoundedQueue<Job>(numberSetting(def.queueSize, 16), policy);
     } catch (err) {
-      const error = asError(err);
-      node.status({ fill: 'red', shape: 'ring', text: t('status.notConfigured') });
-      node.error(error.message);
-      node.on('input', (_msg, _send, done) => done(error));
+      refuseInputs(node, err, t('status.notConfigured'));
       return;
     }
     const batchSize = Math.max(1, Math.floor(numberSetting(def.batchSize, 4)));

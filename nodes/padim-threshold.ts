@@ -6,7 +6,7 @@
 import { buildAlarm, defectArea } from '../src/node-support/alarm';
 import { Decider, THRESHOLD_MODES, type ScoreLike, type ThresholdMode } from '../src/node-support/decision';
 import type { Node, NodeAPI, NodeDef } from './lib/red';
-import { asError, numberSetting } from './lib/util';
+import { asError, numberSetting, refuseInputs } from './lib/util';
 
 interface ThresholdDef extends NodeDef {
   mode?: ThresholdMode;
@@ -42,10 +42,7 @@ export = function register(RED: NodeAPI): void {
         hysteresis: numberSetting(def.hysteresis, 0) / 100,
       });
     } catch (err) {
-      const error = asError(err);
-      node.status({ fill: 'red', shape: 'ring', text: t('status.notConfigured') });
-      node.error(error.message);
-      node.on('input', (_msg, _send, done) => done(error));
+      refuseInputs(node, err, t('status.notConfigured'));
       return;
     }
 

@@ -1,5 +1,5 @@
 /** Small helpers shared by the node files. */
-import type { NodeAPI } from './red';
+import type { Node, NodeAPI } from './red';
 
 /** Where relative paths in node settings are taken from: Node-RED's user directory. */
 export function baseDir(RED: NodeAPI): string {
@@ -35,4 +35,15 @@ export function formatDuration(ms: number): string {
 /** A score for a status line: 3 significant digits is plenty to read. */
 export function formatScore(v: number): string {
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+/**
+ * A node whose settings cannot be used: a red status, one error in the log, and every input
+ * message answered with the same error (so Catch nodes see it) instead of a half-working node.
+ */
+export function refuseInputs(node: Node, err: unknown, statusText: string): void {
+  const error = asError(err);
+  node.status({ fill: 'red', shape: 'ring', text: statusText });
+  node.error(error.message);
+  node.on('input', (_msg, _send, done) => done(error));
 }
