@@ -9,7 +9,7 @@
  */
 import sharp from 'sharp';
 import type { CategoryDataset, TestImage } from './dataset';
-import { auroc, bestF1Threshold, PixelMetricsAccumulator } from './metrics';
+import { auroc, bestF1Threshold, binariseMask, PixelMetricsAccumulator } from './metrics';
 import type { Scorer, ScoreResult } from './scorer';
 import type { InputGeometry } from './types';
 
@@ -53,9 +53,8 @@ export async function readMask(file: string): Promise<{ mask: Uint8Array; width:
     .raw({ depth: sixteenBit ? 'ushort' : 'uchar' })
     .toBuffer({ resolveWithObject: true });
   const values = sixteenBit ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : data;
-  const half = sixteenBit ? 32768 : 128;
-  const mask = new Uint8Array(info.width * info.height);
-  for (let i = 0; i < mask.length; i++) mask[i] = values[i * info.channels] >= half ? 1 : 0;
+  const grey = info.channels === 1 ? values : values.filter((_, i) => i % info.channels === 0);
+  const mask = binariseMask(grey, sixteenBit ? 65535 : 255);
   return { mask, width: info.width, height: info.height };
 }
 

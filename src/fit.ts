@@ -153,7 +153,8 @@ async function accumulateImages(state: FitState, images: ImageInput[], opts: Fit
     await (state.accumulator as GaussianAccumulator).add(embeddings);
     // keep the most recent images (across batches) for calibration
     state.lastEmbeddings = [...state.lastEmbeddings, ...embeddings].slice(-DEFAULTS.calibrationImages);
-    state.lastSizes = [...state.lastSizes, ...extracted.prepared].slice(-DEFAULTS.calibrationImages);
+    const sizes = extracted.prepared.map(({ width, height }) => ({ width, height }));
+    state.lastSizes = [...state.lastSizes, ...sizes].slice(-DEFAULTS.calibrationImages);
     done += batch.length;
     opts.onProgress?.({ phase: 'embed', done, total: images.length, decodeMs, backboneMs });
   }
@@ -166,24 +167,18 @@ async function accumulateImages(state: FitState, images: ImageInput[], opts: Fit
 async function calibrate(model: PadimModel, state: FitState, opts: FitOptions): Promise<number[]> {
   const h = model.header;
   const held = Math.min(state.lastEmbeddings.length, Math.floor(h.nTrain / 4));
+  let grids: Float32Array[];
+  let sizes = state.lastSizes;
   if (held < 1) {
     opts.log?.(`only ${h.nTrain} training images: the suggested threshold comes from in-sample scores (low)`);
-    const grids = await cellDistances(
-      model,
-      state.linalg,
-      state.lastEmbeddings,
-      Float32Array.from(model.gaussian.mean),
-    );
-    return grids.map((grid, j) => {
-      const size = state.lastSizes[j];
-      return makeAnomalyMap(grid, h.grid.height, h.grid.width, size.height, size.width).score;
-    });
+    const mean = Float32Array.from(model.gaussian.mean);
+    grids = await cellDistances(model, state.linalg, state.lastEmbeddings, mean);
+  } else {
+    opts.onProgress?.({ phase: 'calibrate', done: 0, total: held });
+    sizes = sizes.slice(-held);
+    grids = await heldOutDistances(model.gaussian, h.nTrain, state.lastEmbeddings.slice(-held), state.linalg);
   }
-  opts.onProgress?.({ phase: 'calibrate', done: 0, total: held });
-  const embeddings = state.lastEmbeddings.slice(-held);
-  const sizes = state.lastSizes.slice(-held);
-  const distances = await heldOutDistances(model.gaussian, h.nTrain, embeddings, state.linalg);
-  const scores = distances.map(
+  const scores = grids.map(
     (grid, j) => makeAnomalyMap(grid, h.grid.height, h.grid.width, sizes[j].height, sizes[j].width).score,
   );
   opts.onProgress?.({ phase: 'calibrate', done: scores.length, total: scores.length });

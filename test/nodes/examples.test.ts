@@ -9,18 +9,11 @@ import * as path from 'node:path';
 import { writeSyntheticDataset } from '../../src/synthetic';
 import { tempDir } from '../helpers';
 import { ALL_NODES, SMALL_MODEL, collect, helper } from './fixtures';
+import { NODE_TYPES } from './node-types';
 
 type FlowNode = { id: string; type: string; z?: string; wires?: string[][]; [k: string]: unknown };
 
 const EXAMPLES = path.resolve(__dirname, '../../../examples');
-const NODE_TYPES = [
-  'padim-model',
-  'padim-image-source',
-  'padim-fit',
-  'padim-score',
-  'padim-threshold',
-  'padim-heatmap',
-];
 /** A core node's module (inject, debug, function) from the installed Node-RED. */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const core = (file: string) => require(`@node-red/nodes/core/${file}`);

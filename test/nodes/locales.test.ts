@@ -6,16 +6,9 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { NODE_TYPES } from './node-types';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const TYPES = [
-  'padim-model',
-  'padim-image-source',
-  'padim-fit',
-  'padim-score',
-  'padim-threshold',
-  'padim-heatmap',
-];
 
 /** All dotted keys of a catalogue ('padim-score.status.ready', ...). */
 function keys(obj: unknown, prefix = ''): string[] {
@@ -43,7 +36,7 @@ function usedKeys(type: string): string[] {
 }
 
 describe('message catalogues (en-US, ja)', () => {
-  for (const type of TYPES) {
+  for (const type of NODE_TYPES) {
     it(`${type}: every key used exists in both languages`, () => {
       const en = catalogue('en-US', type);
       const ja = catalogue('ja', type);
