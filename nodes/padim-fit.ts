@@ -119,6 +119,8 @@ export = function register(RED: NodeAPI): void {
         modelId: info.id,
         threshold: model.header.threshold,
         trainScores: model.header.trainScores,
+        inputSize: { width: model.header.input.size.width, height: model.header.input.size.height },
+        warnings: model.header.fitWarnings ?? [],
       };
     };
 

@@ -98,8 +98,15 @@ export = function register(RED: NodeAPI): void {
       },
     );
 
+    /** models whose aspect warning was shown (once per model, every message still carries it) */
+    const aspectWarned = new Set<string>();
+
     const finish = (job: Job, r: ScoreResult, info: ModelInfo) => {
       const msg = job.msg;
+      if (r.warnings && !aspectWarned.has(info.id)) {
+        aspectWarned.add(info.id);
+        node.warn(r.warnings.join('; '));
+      }
       // the image stays with the message (a reference, not a copy) for padim-heatmap
       msg.image = job.image.input;
       if (msg.filename === undefined && job.image.filename) msg.filename = job.image.filename;
@@ -110,6 +117,7 @@ export = function register(RED: NodeAPI): void {
         modelPath: info.path,
         timings: r.timings,
         queueMs: Math.max(0, Date.now() - job.arrived - r.timings.totalMs),
+        ...(r.warnings ? { warnings: r.warnings } : {}),
       };
       job.send(msg);
       job.done();

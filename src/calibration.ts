@@ -19,6 +19,11 @@
  *
  * and every held-out residual r_h = x_h - mean_rest = u_h + (mean_K - mean_rest) lies in
  * the span of W. The cost is that of scoring K images once.
+ *
+ * A shrunk model (covariance-shrinkage.ts) has A_full = (1 - rho) M2/(N-1) + ...: there W is
+ * scaled by sqrt(1 - rho) per cell (`keptFraction`), and a by the inverse, so W a is unchanged.
+ * rho and the identity target are kept from the full fit (the held-out fit's would differ a
+ * little): an approximation, good enough for a suggested threshold.
  */
 import { BatchedLinalg } from './batched-linalg';
 import { chunkLength, type GaussianArrays } from './model';
@@ -67,6 +72,7 @@ export async function heldOutDistances(
   nTotal: number,
   heldOut: Float32Array[],
   linalg: BatchedLinalg,
+  keptFraction?: Float64Array,
 ): Promise<Float32Array[]> {
   const k = heldOut.length;
   const n = nTotal;
@@ -80,29 +86,32 @@ export async function heldOutDistances(
     const cells = chunkLength(gaussian, chunk);
     const first = chunk * gaussian.chunkCells;
     const w = new Float32Array(cells * d * m);
+    const cellScale = (c: number) => Math.sqrt(keptFraction ? keptFraction[first + c] : 1);
     for (let c = 0; c < cells; c++) {
       const base = (first + c) * d;
+      const f = cellScale(c);
       for (let i = 0; i < d; i++) {
         let meanK = 0;
         for (const x of heldOut) meanK += x[base + i];
         meanK /= k;
         const meanRest = (n * gaussian.mean[base + i] - k * meanK) / (n - k);
         const row = (c * d + i) * m;
-        for (let h = 0; h < k; h++) w[row + h] = (heldOut[h][base + i] - meanK) * scale;
-        w[row + k] = mergeWeight * (meanK - meanRest) * scale;
+        for (let h = 0; h < k; h++) w[row + h] = (heldOut[h][base + i] - meanK) * scale * f;
+        w[row + k] = mergeWeight * (meanK - meanRest) * scale * f;
       }
     }
     const g = await linalg.sandwich(w, gaussian.precision[chunk], cells, d, m);
     // the coefficient vectors a_h = sqrt(N-1) (e_h + e_K / mergeWeight), so W a_h = x_h - mean_rest,
     // as the columns of an m x k matrix
     const a = new Float64Array(m * k);
-    for (let h = 0; h < k; h++) {
-      a[h * k + h] = 1 / scale;
-      a[k * k + h] = 1 / (scale * mergeWeight);
-    }
     const iMinusG = new Float64Array(m * m);
     const y = new Float64Array(m * k);
     for (let c = 0; c < cells; c++) {
+      const f = cellScale(c);
+      for (let h = 0; h < k; h++) {
+        a[h * k + h] = 1 / (scale * f);
+        a[k * k + h] = 1 / (scale * mergeWeight * f);
+      }
       const gc = g.subarray(c * m * m, (c + 1) * m * m);
       for (let i = 0; i < m * m; i++) iMinusG[i] = (i % (m + 1) === 0 ? 1 : 0) - gc[i];
       y.set(a);

@@ -84,8 +84,9 @@ export function maskToInput(
 }
 
 function sizeText(scorer: Scorer): string {
-  const s = scorer.model.header.input.size;
-  return s.kind === 'resize' ? `${s.width}x${s.height}` : `${s.resize}/crop${s.width}x${s.height}`;
+  const { size: s, auto } = scorer.model.header.input;
+  const text = s.kind === 'resize' ? `${s.width}x${s.height}` : `${s.resize}/crop${s.width}x${s.height}`;
+  return auto ? `${text} (auto)` : text;
 }
 
 export async function evaluate(

@@ -10,9 +10,11 @@ import { makeAnomalyMap } from './anomaly-map';
 import { openBackbone, type Backbone } from './backbone';
 import { BatchedLinalg } from './batched-linalg';
 import { heldOutDistances } from './calibration';
+import { needsShrinkage, shrinkageWarning } from './covariance-shrinkage';
 import { Embedder, randomChannels, semiOrthogonalMatrix } from './embedding';
 import { batches, embedBatch, extractFeatures } from './extractor';
 import { GaussianAccumulator, type PriorStatistics } from './gaussian';
+import { resolveFitSize, type AutoSizeRecord } from './input-size';
 import { cellDistances } from './scorer';
 import {
   MODEL_FORMAT,
@@ -23,7 +25,7 @@ import {
   type ScoreDistribution,
 } from './model';
 import { DEFAULTS, type FitOptions } from './options';
-import type { ImageInput } from './types';
+import type { ImageInput, SizeProtocol } from './types';
 
 export class FitCancelledError extends Error {
   constructor() {
@@ -69,6 +71,9 @@ export function suggestThreshold(d: ScoreDistribution): number {
   return Math.max(d.max * 1.05, d.mean + 3 * d.std);
 }
 
+/** the size until chooseSize (fit) or the model header (update) sets it */
+const PLACEHOLDER_SIZE: SizeProtocol = { kind: 'resize', width: 256, height: 256 };
+
 interface FitState {
   backbone: Backbone;
   linalg: BatchedLinalg;
@@ -79,6 +84,29 @@ interface FitState {
   /** embeddings of the last batch, kept for calibration */
   lastEmbeddings: Float32Array[];
   lastSizes: { width: number; height: number }[];
+  /** the input size of every image (an `auto` choice resolved) */
+  size: SizeProtocol;
+  autoSize?: AutoSizeRecord;
+  /** what the fit warned about; logged as they happen and kept in the header */
+  warnings: string[];
+}
+
+function warn(state: FitState, opts: FitOptions, message: string): void {
+  state.warnings.push(message);
+  opts.log?.(`warning: ${message}`);
+}
+
+/** Decides the input size: explicit sizes as given, `auto` from the training images. */
+async function chooseSize(state: FitState, images: ImageInput[], opts: FitOptions): Promise<void> {
+  const choice = opts.size ?? DEFAULTS.size;
+  if (choice.kind !== 'auto') {
+    state.size = choice;
+    return;
+  }
+  const resolved = await resolveFitSize(choice, images, state.backbone, opts.maxPixels);
+  state.size = resolved.size;
+  state.autoSize = resolved.record;
+  for (const w of resolved.warnings) warn(state, opts, w);
 }
 
 function chooseReduction(
@@ -127,7 +155,11 @@ function initialise(
       layers: state.backbone.layers,
       stageChannels,
     },
-    input: { size: opts.size ?? DEFAULTS.size, normalisation: opts.normalisation ?? DEFAULTS.normalisation },
+    input: {
+      size: state.size,
+      normalisation: opts.normalisation ?? DEFAULTS.normalisation,
+      ...(state.autoSize ? { auto: state.autoSize } : {}),
+    },
     embedding: { totalChannels, dims: state.embedder.dims, reduction },
     grid,
     eps: opts.eps ?? DEFAULTS.eps,
@@ -136,7 +168,7 @@ function initialise(
 
 async function accumulateImages(state: FitState, images: ImageInput[], opts: FitOptions): Promise<void> {
   const protocol = {
-    size: opts.size ?? DEFAULTS.size,
+    size: state.size,
     normalisation: opts.normalisation ?? DEFAULTS.normalisation,
     maxPixels: opts.maxPixels,
   };
@@ -164,7 +196,12 @@ async function accumulateImages(state: FitState, images: ImageInput[], opts: Fit
  * Image scores of the most recent training images, each held out of the model (see
  * calibration.ts), so they behave like scores of new good parts.
  */
-async function calibrate(model: PadimModel, state: FitState, opts: FitOptions): Promise<number[]> {
+async function calibrate(
+  model: PadimModel,
+  state: FitState,
+  opts: FitOptions,
+  keptFraction?: Float64Array,
+): Promise<number[]> {
   const h = model.header;
   const held = Math.min(state.lastEmbeddings.length, Math.floor(h.nTrain / 4));
   let grids: Float32Array[];
@@ -176,7 +213,13 @@ async function calibrate(model: PadimModel, state: FitState, opts: FitOptions): 
   } else {
     opts.onProgress?.({ phase: 'calibrate', done: 0, total: held });
     sizes = sizes.slice(-held);
-    grids = await heldOutDistances(model.gaussian, h.nTrain, state.lastEmbeddings.slice(-held), state.linalg);
+    grids = await heldOutDistances(
+      model.gaussian,
+      h.nTrain,
+      state.lastEmbeddings.slice(-held),
+      state.linalg,
+      keptFraction,
+    );
   }
   const scores = grids.map(
     (grid, j) => makeAnomalyMap(grid, h.grid.height, h.grid.width, sizes[j].height, sizes[j].width).score,
@@ -187,13 +230,18 @@ async function calibrate(model: PadimModel, state: FitState, opts: FitOptions): 
 
 async function finish(state: FitState, opts: FitOptions, prior?: PadimModel): Promise<PadimModel> {
   const accumulator = state.accumulator as GaussianAccumulator;
+  const images = accumulator.imageCount + (prior?.header.nTrain ?? 0);
+  const shrink = opts.shrinkage !== 'off' && needsShrinkage(images, accumulator.dims);
   const gaussian = await accumulator.finalise({
+    shrink,
     eps: opts.eps ?? prior?.header.eps ?? DEFAULTS.eps,
     keepComoment: opts.updatable ?? true,
     inversePrecision: opts.inversePrecision,
     onProgress: (done, total) => opts.onProgress?.({ phase: 'invert', done, total }),
   });
-  const { count, ...arrays } = gaussian;
+  const { count, shrinkage, ...arrays } = gaussian;
+  const meanShrinkage = shrinkage ? shrinkage.reduce((a, b) => a + b, 0) / shrinkage.length : undefined;
+  if (meanShrinkage !== undefined) warn(state, opts, shrinkageWarning(count, arrays.dims, meanShrinkage));
   const header = state.header as NonNullable<FitState['header']>;
   const model: PadimModel = {
     header: {
@@ -203,11 +251,18 @@ async function finish(state: FitState, opts: FitOptions, prior?: PadimModel): Pr
       threshold: 0,
       createdAt: prior?.header.createdAt ?? new Date().toISOString(),
       ...(prior ? { updatedAt: new Date().toISOString() } : {}),
+      ...(meanShrinkage !== undefined ? { shrinkage: { method: 'oas', meanIntensity: meanShrinkage } } : {}),
+      ...(state.warnings.length > 0 ? { fitWarnings: [...state.warnings] } : {}),
     },
     gaussian: arrays,
     projection: state.projection,
   };
-  const scores = await calibrate(model, state, opts);
+  const scores = await calibrate(
+    model,
+    state,
+    opts,
+    shrinkage?.map((rho) => 1 - rho),
+  );
   model.header.trainScores = describeScores(scores);
   model.header.threshold = suggestThreshold(model.header.trainScores);
   return model;
@@ -228,7 +283,14 @@ async function withBackbone<T>(
   });
   const linalg = new BatchedLinalg({ threads: opts.threads, provider: backbone.provider });
   try {
-    return await work({ backbone, linalg, lastEmbeddings: [], lastSizes: [] });
+    return await work({
+      backbone,
+      linalg,
+      lastEmbeddings: [],
+      lastSizes: [],
+      size: PLACEHOLDER_SIZE,
+      warnings: [],
+    });
   } finally {
     await linalg.dispose();
     await backbone.dispose();
@@ -239,6 +301,7 @@ async function withBackbone<T>(
 export async function fitModel(images: ImageInput[], opts: FitOptions = {}): Promise<PadimModel> {
   if (images.length < 2) throw new Error(`need at least 2 training images, got ${images.length}`);
   return withBackbone(opts.backbone ?? DEFAULTS.backbone, opts, async (state) => {
+    await chooseSize(state, images, opts);
     await accumulateImages(state, images, opts);
     // the backbone is done: release its session (and its memory) before the inversion peak
     await state.backbone.dispose();
@@ -290,8 +353,18 @@ export async function updateModel(
     );
     state.projection = model.projection;
     state.accumulator = new GaussianAccumulator(g.cells, g.dims, state.linalg, prior);
-    const { nTrain: _n, trainScores: _s, threshold: _t, createdAt: _c, updatedAt: _u, ...rest } = h;
+    const {
+      nTrain: _n,
+      trainScores: _s,
+      threshold: _t,
+      createdAt: _c,
+      updatedAt: _u,
+      shrinkage: _k,
+      fitWarnings: _w,
+      ...rest
+    } = h;
     state.header = rest;
+    state.size = h.input.size;
     await accumulateImages(state, images, merged);
     await state.backbone.dispose();
     return finish(state, merged, model);

@@ -14,6 +14,7 @@
  * images can be merged in later (Chan et al.'s pairwise update) without refitting.
  */
 import { BatchedLinalg } from './batched-linalg';
+import { shrinkInPlace } from './covariance-shrinkage';
 import { chunkLength, defaultChunkCells, packedSize, type GaussianArrays } from './model';
 
 /** Everything needed to continue accumulating on top of an existing fit. */
@@ -53,6 +54,11 @@ export interface FinaliseOptions {
   inversePrecision?: InversePrecision;
   /** called after each chunk is inverted, with (chunksDone, chunksTotal) */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * shrink each cell's covariance toward a multiple of the identity (covariance-shrinkage.ts)
+   * before eps is added and it is inverted; the stored co-moments stay the raw ones
+   */
+  shrink?: boolean;
 }
 
 /**
@@ -160,7 +166,9 @@ export class GaussianAccumulator {
    * sums are released as soon as their chunk is done, so peak memory stays near one copy
    * of the accumulators plus the results.
    */
-  async finalise(opts: FinaliseOptions): Promise<GaussianArrays & { count: number }> {
+  async finalise(
+    opts: FinaliseOptions,
+  ): Promise<GaussianArrays & { count: number; shrinkage?: Float64Array }> {
     await this.flush();
     const total = this.count + (this.prior?.count ?? 0);
     if (total < 2) throw new Error(`need at least 2 images to estimate a covariance, got ${total}`);
@@ -170,6 +178,7 @@ export class GaussianAccumulator {
     const mean = new Float64Array(this.cells * d);
     const precision: Float32Array[] = [];
     const comoment: Float32Array[] = [];
+    const shrinkage = new Float64Array(opts.shrink ? this.cells : 0);
     opts.onProgress?.(0, this.chunks.length);
     for (let k = 0; k < this.chunks.length; k++) {
       const n = chunkLength(this, k);
@@ -180,6 +189,7 @@ export class GaussianAccumulator {
         const { chunkMean, chunkComoment } = this.mergedStatistics(k, n);
         mean.set(chunkMean, k * this.chunkCells * d);
         const full = unpackSymmetric(chunkComoment, n, d);
+        if (opts.shrink) shrinkage.set(shrinkInPlace(full, n, d, total), k * this.chunkCells);
         result = await this.linalg.precision(
           full,
           new Float32Array(n * d),
@@ -193,8 +203,24 @@ export class GaussianAccumulator {
         const sums = this.chunks[k] as ChunkSums;
         for (let i = 0; i < n * d; i++)
           mean[k * this.chunkCells * d + i] = sums.shift[i] + sums.s1[i] / total;
-        const s1 = Float32Array.from(sums.s1);
-        result = await this.linalg.precision(sums.s2, s1, total, opts.eps, n, d, inverseType);
+        if (opts.shrink) {
+          // the co-moment is formed here so it can be shrunk; the raw one is what is stored
+          const raw = comomentInPlace(sums, n, d, total);
+          shrinkage.set(shrinkInPlace(sums.s2, n, d, total), k * this.chunkCells);
+          result = await this.linalg.precision(
+            sums.s2,
+            new Float32Array(n * d),
+            total,
+            opts.eps,
+            n,
+            d,
+            inverseType,
+          );
+          result.comoment = raw;
+        } else {
+          const s1 = Float32Array.from(sums.s1);
+          result = await this.linalg.precision(sums.s2, s1, total, opts.eps, n, d, inverseType);
+        }
       }
       this.chunks[k] = null; // release the float64 sums of this chunk
       precision.push(result.precision);
@@ -209,6 +235,7 @@ export class GaussianAccumulator {
       precision,
       comoment: opts.keepComoment ? comoment : undefined,
       count: total,
+      ...(opts.shrink ? { shrinkage } : {}),
     };
   }
 
@@ -260,6 +287,27 @@ export class GaussianAccumulator {
     }
     return { chunkMean, chunkComoment };
   }
+}
+
+/**
+ * Turns a chunk's sums into co-moments, M2 = S2 - S1 S1^T / n, written over S2 (float64
+ * arithmetic); returns them packed, as the model stores them.
+ */
+function comomentInPlace(sums: ChunkSums, cells: number, d: number, n: number): Float32Array {
+  const packed = new Float32Array(cells * packedSize(d));
+  let q = 0;
+  for (let c = 0; c < cells; c++) {
+    const o = c * d * d;
+    for (let i = 0; i < d; i++) {
+      const si = sums.s1[c * d + i] / n;
+      for (let j = 0; j < d; j++) {
+        const v = sums.s2[o + i * d + j] - si * sums.s1[c * d + j];
+        sums.s2[o + i * d + j] = v;
+        if (j >= i) packed[q++] = v;
+      }
+    }
+  }
+  return packed;
 }
 
 /** Full symmetric float32 matrices from packed upper triangles. */

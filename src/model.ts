@@ -1,6 +1,7 @@
 /**
  * The fitted PaDiM model in memory: what the model file stores and what scoring needs.
  */
+import type { AutoSizeRecord } from './input-size';
 import type { Normalisation, SizeProtocol } from './types';
 
 export const MODEL_FORMAT = 'padim-model';
@@ -44,7 +45,13 @@ export interface ModelHeader {
     /** channels of each stage, in order */
     stageChannels: [number, number, number];
   };
-  input: { size: SizeProtocol; normalisation: Normalisation };
+  input: {
+    /** the size every image is brought to (an `auto` choice is stored resolved, as resize WxH) */
+    size: SizeProtocol;
+    normalisation: Normalisation;
+    /** present when the size was chosen by `auto`: scoring warns about images of another aspect */
+    auto?: AutoSizeRecord;
+  };
   embedding: {
     /** D: channels after concatenating the three stages */
     totalChannels: number;
@@ -56,6 +63,13 @@ export interface ModelHeader {
   grid: { height: number; width: number };
   /** regularisation added to every covariance diagonal */
   eps: number;
+  /**
+   * Present when the covariances were shrunk because there were few training images for d
+   * (see covariance-shrinkage.ts): the mean shrinkage intensity over cells, 0..1.
+   */
+  shrinkage?: { method: 'oas'; meanIntensity: number };
+  /** what the fit warned about (size decisions, few images), for nodes and the CLI to show */
+  fitWarnings?: string[];
   /** number of training images the statistics were computed from */
   nTrain: number;
   trainScores: ScoreDistribution;

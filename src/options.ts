@@ -2,7 +2,8 @@
  * Options shared by fitting and scoring, with the defaults a user gets when they say nothing.
  */
 import type { InversePrecision } from './gaussian';
-import type { Normalisation, ProviderName, SizeProtocol } from './types';
+import { DEFAULT_AUTO_SHORT, type SizeChoice } from './input-size';
+import type { Normalisation, ProviderName } from './types';
 import { IMAGENET_NORMALISATION } from './types';
 
 export interface BackboneChoice {
@@ -39,7 +40,11 @@ export interface FitOptions extends BackboneChoice, RuntimeOptions {
   /** d: channels kept per cell; default 100, or all when the backbone has fewer */
   dims?: number;
   reduction?: 'random' | 'semi-orthogonal';
-  size?: SizeProtocol;
+  /**
+   * input size: 'auto' (default; the training images' aspect, short side 256, see input-size.ts)
+   * or an explicit protocol (resize WxH squashes every image to it)
+   */
+  size?: SizeChoice;
   normalisation?: Normalisation;
   seed?: number;
   eps?: number;
@@ -47,6 +52,11 @@ export interface FitOptions extends BackboneChoice, RuntimeOptions {
   batchSize?: number;
   /** keep the co-moments so the model can be updated later (larger file) */
   updatable?: boolean;
+  /**
+   * shrinkage of the covariances when there are few training images for d
+   * (covariance-shrinkage.ts): 'auto' (default) shrinks when N - 1 < d/4, 'off' never
+   */
+  shrinkage?: 'auto' | 'off';
   /** arithmetic of the covariance inversion (see gaussian.ts); default 'auto' */
   inversePrecision?: InversePrecision;
   onProgress?: (p: Progress) => void;
@@ -56,7 +66,7 @@ export interface FitOptions extends BackboneChoice, RuntimeOptions {
 export const DEFAULTS = {
   backbone: 'builtin:filterbank',
   dims: 100,
-  size: { kind: 'resize', width: 256, height: 256 } as SizeProtocol,
+  size: { kind: 'auto', short: DEFAULT_AUTO_SHORT } as SizeChoice,
   normalisation: IMAGENET_NORMALISATION,
   seed: 0,
   eps: 0.01,

@@ -80,6 +80,18 @@ export async function prepareImage(input: ImageInput, opts: PrepareOptions): Pro
   return { data, width: plan.outWidth, height: plan.outHeight, geometry: plan.geometry };
 }
 
+/**
+ * Width and height of an image after EXIF orientation, without decoding its pixels where the
+ * format allows (header only). Throws {@link ImageInputError} like {@link prepareImage}.
+ */
+export async function readImageSize(
+  input: ImageInput,
+  maxPixels = DEFAULT_MAX_PIXELS,
+): Promise<{ width: number; height: number }> {
+  const { width, height } = await openSource(input, validateMaxPixels(maxPixels));
+  return { width, height };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Sources: every input kind becomes something sharp can open, plus its oriented size and bit depth.
 // ---------------------------------------------------------------------------------------------------------

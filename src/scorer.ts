@@ -12,6 +12,7 @@ import { openBackbone, type Backbone } from './backbone';
 import { BatchedLinalg } from './batched-linalg';
 import { Embedder } from './embedding';
 import { batches, embedBatch, extractFeatures } from './extractor';
+import { aspectMismatch } from './input-size';
 import { chunkLength, type PadimModel } from './model';
 import type { RuntimeOptions } from './options';
 import type { ImageInput, InputGeometry, ScoreMap, StageTimings } from './types';
@@ -29,6 +30,8 @@ export interface ScoreResult {
   /** where the input sits in the original image (see mapToOriginal) */
   geometry: InputGeometry;
   timings: StageTimings;
+  /** present when the image was not scored as the model expects (another aspect than the training images) */
+  warnings?: string[];
 }
 
 export interface ScorerOptions extends RuntimeOptions {
@@ -68,6 +71,8 @@ export async function cellDistances(
 
 export class Scorer {
   private readonly meanF32: Float32Array;
+  /** the aspect warning goes to the log once per scorer; every result still carries it */
+  private aspectWarned = false;
 
   private constructor(
     readonly model: PadimModel,
@@ -76,6 +81,7 @@ export class Scorer {
     readonly embedder: Embedder,
     private readonly maxPixels?: number,
     private readonly batchSize = 8,
+    private readonly log?: (message: string) => void,
   ) {
     this.meanF32 = Float32Array.from(model.gaussian.mean);
   }
@@ -105,7 +111,7 @@ export class Scorer {
         linalg,
         model.projection,
       );
-      return new Scorer(model, backbone, linalg, embedder, opts.maxPixels, opts.batchSize);
+      return new Scorer(model, backbone, linalg, embedder, opts.maxPixels, opts.batchSize, opts.log);
     } catch (err) {
       await backbone.dispose();
       throw err;
@@ -167,7 +173,9 @@ export class Scorer {
         totalMs: 0,
       };
       timings.totalMs = timings.decodeMs + timings.backboneMs + timings.distanceMs + timings.mapMs;
+      const warning = this.checkAspect(prepared.geometry);
       return {
+        ...(warning ? { warnings: [warning] } : {}),
         score,
         normalizedScore: score / h.threshold,
         threshold: h.threshold,
@@ -177,6 +185,19 @@ export class Scorer {
         timings,
       };
     });
+  }
+
+  private checkAspect(g: InputGeometry): string | undefined {
+    const h = this.model.header;
+    const warning = aspectMismatch(h.input.auto, h.input.size, {
+      width: g.originalWidth,
+      height: g.originalHeight,
+    });
+    if (warning && !this.aspectWarned) {
+      this.aspectWarned = true;
+      this.log?.(`warning: ${warning} (further images of another aspect are not logged again)`);
+    }
+    return warning;
   }
 
   async dispose(): Promise<void> {

@@ -18,7 +18,7 @@ import { seededRng } from './random';
 import type { RawImage } from './types';
 
 export type TextureKind = 'woven' | 'brushed' | 'grain' | 'tiles';
-export type DefectKind = 'scratch' | 'spot' | 'missing' | 'colour' | 'crack';
+export type DefectKind = 'scratch' | 'spot' | 'missing' | 'colour' | 'crack' | 'fleck';
 
 /** Every texture kind. */
 export const TEXTURE_KINDS: readonly TextureKind[] = ['woven', 'brushed', 'grain', 'tiles'];
@@ -27,10 +27,11 @@ export const TEXTURE_KINDS: readonly TextureKind[] = ['woven', 'brushed', 'grain
 export const DEFECT_KINDS: readonly DefectKind[] = ['scratch', 'spot', 'missing', 'colour'];
 
 /**
- * Defects that are available but not in the default data set: `crack` is a 1 px hairline,
- * much harder than the others, meant for explicit "small defect" experiments.
+ * Defects that are available but not in the default data set: `crack` is a 1 px hairline and
+ * `fleck` a spot 2-4 px in radius at any image size, much harder than the others, meant for
+ * explicit "small defect" experiments (long parts photographed whole).
  */
-export const EXTRA_DEFECT_KINDS: readonly DefectKind[] = ['crack'];
+export const EXTRA_DEFECT_KINDS: readonly DefectKind[] = ['crack', 'fleck'];
 
 /** A pixel whose largest channel change is below this counts as unchanged (and is restored). */
 export const MASK_CHANGE_THRESHOLD = 12;
@@ -658,12 +659,26 @@ function drawCrack(c: Canvas, rng: Rng): void {
   );
 }
 
+/**
+ * Small spot: a fleck of paint, a pit or a speck of dirt, 2-4 px in radius whatever the image
+ * size (a `spot` scales with the image). Dark or bright, whichever shows against the surface.
+ */
+function drawFleck(c: Canvas, rng: Rng): void {
+  const radius = uniform(rng, 2, 4);
+  const blob = randomBlob(rng, c, radius, 0.2);
+  const dark = pickDark(rng, meanLuma(c, blob.cx - 4, blob.cy - 4, blob.cx + 4, blob.cy + 4));
+  const strength = uniform(rng, 0.55, 0.75);
+  const f = dark ? (v: number) => v * (1 - strength) : (v: number) => v + (255 - v) * strength;
+  paintBlob(c, blob, 1, (x, y, a) => blendPixel(c, x, y, a, f));
+}
+
 const DRAWERS: Record<DefectKind, (c: Canvas, rng: Rng) => void> = {
   scratch: drawScratch,
   spot: drawSpot,
   missing: drawMissing,
   colour: drawColour,
   crack: drawCrack,
+  fleck: drawFleck,
 };
 
 /**
@@ -771,7 +786,14 @@ export interface SyntheticDatasetCounts {
 const STREAM_TRAIN = 1;
 const STREAM_TEST_GOOD = 2;
 const STREAM_DEFECT_BASE = 10;
-const DEFECT_STREAM: Record<DefectKind, number> = { scratch: 0, spot: 1, missing: 2, colour: 3, crack: 4 };
+const DEFECT_STREAM: Record<DefectKind, number> = {
+  scratch: 0,
+  spot: 1,
+  missing: 2,
+  colour: 3,
+  crack: 4,
+  fleck: 5,
+};
 
 function countOption(name: string, v: number | undefined, fallback: number): number {
   const n = v ?? fallback;

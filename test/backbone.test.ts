@@ -485,7 +485,11 @@ describe('backbone', function () {
 
     it('mobilenetv2-int8 preset: exposes dequantised internal stages matching the float network', async function () {
       const bb = await openBackbone('mobilenetv2-int8', { modelsDir: models });
-      const fp = await openBackbone('mobilenetv2', { modelsDir: models });
+      // the float network at the same points as the int8 preset (blocks 3, 6, 13)
+      const fp = await openBackbone('mobilenetv2', {
+        modelsDir: models,
+        layers: ['block3', 'block6', 'block13'],
+      });
       try {
         assert.deepEqual(bb.fixedInput, { width: 224, height: 224 });
         assert.throws(() => bb.checkInputSize(256, 256), /takes only 224x224 input; requested 256x256/);

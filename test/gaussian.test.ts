@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { BatchedLinalg } from '../src/batched-linalg';
+import { oasIntensity } from '../src/covariance-shrinkage';
 import { GaussianAccumulator } from '../src/gaussian';
 import { packedSize } from '../src/model';
 import { seededRng, gaussianSample } from '../src/random';
@@ -165,6 +166,67 @@ describe('GaussianAccumulator (streaming mean and covariance)', () => {
       for (let i = 0; i < all.precision[k].length; i++) {
         assert.ok(Math.abs(all.precision[k][i] - merged.precision[k][i]) < 1e-4);
       }
+    }
+  });
+
+  it('shrinking (few images): raw co-moments kept, (1-rho) Sigma + rho tr(Sigma)/d I + eps I inverted, updates agree', async () => {
+    const cells = 2;
+    const d = 12;
+    const embs = randomEmbeddings(6, cells, d, 4, 5);
+    const finalise = async (images: Float32Array[], shrink: boolean) => {
+      const acc = new GaussianAccumulator(cells, d, linalg);
+      await acc.add(images);
+      return acc.finalise({ eps: 0.01, keepComoment: true, shrink, inversePrecision: 'float64' });
+    };
+    const plain = await finalise(embs, false);
+    const shrunk = await finalise(embs, true);
+    assert.equal(plain.shrinkage, undefined);
+    assert.equal(shrunk.shrinkage?.length, cells);
+    for (let i = 0; i < plain.comoment![0].length; i++) {
+      const a = plain.comoment![0][i];
+      assert.ok(
+        Math.abs(a - shrunk.comoment![0][i]) < 1e-4 * Math.max(1, Math.abs(a)),
+        'raw co-moments stored',
+      );
+    }
+    for (let c = 0; c < cells; c++) {
+      const { cov } = twoPass(embs, c, d);
+      const tr = cov.reduce((t, row, i) => t + row[i], 0);
+      const tr2 = cov.flat().reduce((t, v) => t + v * v, 0);
+      const rho = shrunk.shrinkage![c];
+      assert.ok(Math.abs(rho - oasIntensity(tr, tr2, d, 6)) < 1e-6);
+      const o = c * d * d;
+      let worst = 0;
+      for (let i = 0; i < d; i++) {
+        for (let j = 0; j < d; j++) {
+          let s = 0;
+          for (let m = 0; m < d; m++) {
+            const a = (1 - rho) * cov[m][j] + (m === j ? (rho * tr) / d + 0.01 : 0);
+            s += shrunk.precision[0][o + i * d + m] * a;
+          }
+          worst = Math.max(worst, Math.abs(s - (i === j ? 1 : 0)));
+        }
+      }
+      assert.ok(worst < 1e-3, `cell ${c}: |P A - I| = ${worst}`);
+    }
+    // a shrunk fit of 4 images updated with 2 more equals a shrunk fit of all 6
+    const first = await finalise(embs.slice(0, 4), true);
+    const update = new GaussianAccumulator(cells, d, linalg, {
+      count: first.count,
+      mean: first.mean,
+      comoment: first.comoment!,
+      chunkCells: first.chunkCells,
+    });
+    await update.add(embs.slice(4));
+    const merged = await update.finalise({
+      eps: 0.01,
+      keepComoment: true,
+      shrink: true,
+      inversePrecision: 'float64',
+    });
+    for (let i = 0; i < shrunk.precision[0].length; i++) {
+      const a = shrunk.precision[0][i];
+      assert.ok(Math.abs(a - merged.precision[0][i]) < 1e-3 * Math.max(1, Math.abs(a)));
     }
   });
 

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { makeAnomalyMap } from '../anomaly-map';
 import { embedBatch, extractFeatures } from '../extractor';
 import { fitModel } from '../fit';
+import { describeSize } from '../input-size';
 import { listImageFiles } from '../image-files';
 import type { FitOptions } from '../options';
 import { prepareImage } from '../preprocess';
@@ -24,6 +25,8 @@ export interface BenchOptions extends FitOptions {
   trainImages?: number;
   /** a folder of images to use instead of generated ones (train = first N, score = rest) */
   data?: string;
+  /** size of the generated images (default 256x256 colour; other sizes are generated grey, as long parts are) */
+  imageSize?: { width: number; height: number };
   onLine?: (line: string) => void;
 }
 
@@ -34,12 +37,16 @@ export interface BenchReport {
     totalChannels: number;
     size: string;
     grid: string;
+    /** grid cells: memory and time of the head grow in proportion to them */
+    cells: number;
     scoreBatch: number;
     provider: string;
     runs: number;
   };
   machine: { cores: number; cpu: string; bandwidthGBs: number; matmulGflops: number };
   fit: { images: number; seconds: number; peakRssMB: number };
+  /** the fitted model's arrays in memory: means, inverse covariances and (updatable models) co-moments */
+  modelMB: number;
   /** medians, milliseconds per image */
   stages: { decodeMs: number; backboneMs: number; distanceMs: number; mapMs: number; pipelineMs: number };
   /** the distance head's floor: reading every inverse covariance once per batch at the measured bandwidth */
@@ -62,8 +69,11 @@ async function images(
     return { train: files.slice(0, n), test: files.slice(n), cleanup: () => undefined };
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'padim-bench-'));
+  const square = !opts.imageSize || opts.imageSize.width === opts.imageSize.height;
   await writeSyntheticDataset(dir, {
-    texture: 'woven',
+    ...(opts.imageSize ?? {}),
+    channels: square ? 3 : 1,
+    texture: square ? 'woven' : 'brushed',
     trainCount: opts.trainImages ?? 32,
     testGoodCount: needed,
     testDefectCount: 0,
@@ -148,23 +158,23 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       mapMs: median(t.map),
       pipelineMs: median(t.pipeline),
     };
-    const size = h.input.size;
+    const modelBytes =
+      g.mean.byteLength + [...g.precision, ...(g.comoment ?? [])].reduce((s, a) => s + a.byteLength, 0);
     return {
       config: {
         backbone: h.backbone.id,
         dims: h.embedding.dims,
         totalChannels: h.embedding.totalChannels,
-        size:
-          size.kind === 'resize'
-            ? `${size.width}x${size.height}`
-            : `${size.resize}/crop ${size.width}x${size.height}`,
+        size: `${describeSize(h.input.size)}${h.input.auto ? ' (auto)' : ''}`,
         grid: `${h.grid.width}x${h.grid.height}`,
+        cells: g.cells,
         scoreBatch: b,
         provider: scorer.backbone.provider,
         runs,
       },
       machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', bandwidthGBs, matmulGflops },
       fit: { images: set.train.length, seconds: fitSeconds, peakRssMB },
+      modelMB: modelBytes / 1e6,
       stages,
       floors: {
         precisionMB,
@@ -182,13 +192,13 @@ export function formatBench(r: BenchReport): string[] {
   const s = r.stages;
   const c = r.config;
   return [
-    `config: ${c.backbone} d=${c.dims}/${c.totalChannels} ${c.size} grid ${c.grid}, batch ${c.scoreBatch}, provider ${c.provider}, ${c.runs} runs (medians)`,
+    `config: ${c.backbone} d=${c.dims}/${c.totalChannels} ${c.size} grid ${c.grid} (${c.cells} cells), batch ${c.scoreBatch}, provider ${c.provider}, ${c.runs} runs (medians)`,
     `stage                ms/image`,
     `decode + resize      ${s.decodeMs.toFixed(2).padStart(8)}`,
     `backbone             ${s.backboneMs.toFixed(2).padStart(8)}`,
     `distance head        ${s.distanceMs.toFixed(2).padStart(8)}   floor ${r.floors.distanceFloorMsPerImage.toFixed(2)} (${r.floors.precisionMB.toFixed(0)} MB of inverse covariances at ${r.machine.bandwidthGBs.toFixed(1)} GB/s), ratio ${r.floors.distanceOverFloor.toFixed(2)}`,
     `upsample + blur      ${s.mapMs.toFixed(2).padStart(8)}`,
     `whole pipeline       ${s.pipelineMs.toFixed(2).padStart(8)}`,
-    `fit: ${r.fit.images} images in ${r.fit.seconds.toFixed(1)} s, peak RSS ${r.fit.peakRssMB.toFixed(0)} MB`,
+    `fit: ${r.fit.images} images in ${r.fit.seconds.toFixed(1)} s, peak RSS ${r.fit.peakRssMB.toFixed(0)} MB, model ${r.modelMB.toFixed(0)} MB in memory`,
   ];
 }

@@ -13,6 +13,7 @@ import { writeHeatmapFile } from '../heatmap';
 import { resolveImageArgs } from '../image-files';
 import { loadModel, readModelHeader, saveModel } from '../model-file';
 import type { FitOptions, Progress } from '../options';
+import { describeSize, parseSizeChoice } from '../input-size';
 import { parseSize } from '../preprocess';
 import { Scorer } from '../scorer';
 import type { ProviderName } from '../types';
@@ -76,10 +77,14 @@ Run 'padim <command> --help' for the command's options.`,
   --layers a,b,c      tensor names of stages 1..3 (default: the preset's)
   --dims N            channels kept per cell (default 100, or all if fewer)
   --reduction R       random (default) or semi-orthogonal
-  --size WxH|S        input size (default 256x256); with --crop: shorter side S
+  --size auto[:S]|WxH input size. auto (default): the training images' aspect, short side S
+                      (default 256), sides rounded to the backbone's stride, at most 16384 grid
+                      cells; WxH squashes every image to WxH; with --crop: shorter side S
   --crop C|WxH        centre crop after resizing (the paper: --size 256 --crop 224)
   --seed N            seed of the channel choice (default 0)
   --eps X             covariance regularisation (default 0.01)
+  --shrinkage S       auto (default): with fewer than d/4 + 1 training images, shrink each
+                      covariance toward the identity (OAS) and warn; off: eps only
   --batch N           images per batch (default 16)
   --recursive         look for images in sub-folders too
   --compact           do not keep the statistics needed by 'padim update' (smaller file)
@@ -117,6 +122,9 @@ Run 'padim <command> --help' for the command's options.`,
   the fit's time and peak RSS. Uses generated images unless --data gives a folder.
   --score-batch N     images scored together (default 1)
   --train N           training images (default 32)
+  --image WxH         size of the generated images (default 256x256 colour; other sizes are
+                      grey strips): with the default --size auto, 1250x500 gives a 640x256
+                      input, 2.5x the cells of 256x256; the report shows cells and model memory
   --json FILE         also write the report as JSON${RUNTIME_HELP}`,
   info: `Usage: padim info <model> [--json]
 
@@ -171,6 +179,7 @@ const FIT_OPTIONS: Options = {
   batch: { type: 'string' },
   compact: { type: 'boolean' },
   inverse: { type: 'string' },
+  shrinkage: { type: 'string' },
 };
 
 function fitOptions(v: ParsedValues, io: Io, reporter: ProgressReporter): FitOptions {
@@ -183,9 +192,11 @@ function fitOptions(v: ParsedValues, io: Io, reporter: ProgressReporter): FitOpt
       'random',
       'semi-orthogonal',
     ] as const),
-    size:
-      v.size || v.crop
-        ? parseSize((v.size as string | undefined) ?? '256', v.crop as string | undefined)
+    // --crop alone keeps the paper's shorter side 256
+    size: v.crop
+      ? parseSize((v.size as string | undefined) ?? '256', v.crop as string)
+      : v.size
+        ? parseSizeChoice(v.size as string)
         : undefined,
     seed: intOption(v.seed as string | undefined, 'seed', 0),
     eps: numberOption(v.eps as string | undefined, 'eps'),
@@ -196,6 +207,7 @@ function fitOptions(v: ParsedValues, io: Io, reporter: ProgressReporter): FitOpt
       'float64',
       'float32',
     ] as const),
+    shrinkage: choiceOption(v.shrinkage as string | undefined, 'shrinkage', ['auto', 'off'] as const),
     onProgress: progressHandler(reporter),
   };
 }
@@ -227,6 +239,7 @@ async function cmdFit(argv: string[], io: Io): Promise<void> {
   io.out(
     `suggested threshold ${h.threshold.toFixed(3)} (training scores max ${h.trainScores.max.toFixed(3)})`,
   );
+  io.out(`input size ${describeSize(h.input.size)}${h.input.auto ? ' (auto)' : ''}`);
   io.out(`model written to ${out}`);
 }
 
@@ -264,7 +277,18 @@ async function cmdScore(argv: string[], io: Io): Promise<void> {
       const file = images[i];
       if (v.json) {
         const { score, normalizedScore, threshold, timings } = r;
-        io.out(JSON.stringify({ file, score, normalizedScore, threshold, ng: score > threshold, timings }));
+        const { warnings } = r;
+        io.out(
+          JSON.stringify({
+            file,
+            score,
+            normalizedScore,
+            threshold,
+            ng: score > threshold,
+            timings,
+            warnings,
+          }),
+        );
       } else {
         const verdict = r.score > r.threshold ? 'NG' : 'OK';
         io.out(
@@ -323,14 +347,18 @@ async function cmdInfo(argv: string[], io: Io): Promise<void> {
   if (positionals.length !== 1) throw new UsageError('give one model file');
   const h = await readModelHeader(positionals[0]);
   if (v.json) return io.out(JSON.stringify(h, null, 2));
-  const size = h.input.size;
+  const auto = h.input.auto;
   io.out(`model       ${positionals[0]} (${(h.fileBytes / 1e6).toFixed(1)} MB, format ${h.formatVersion})`);
   io.out(
     `backbone    ${h.backbone.id}  layers ${h.backbone.layers.join(', ')}  sha256 ${h.backbone.sha256.slice(0, 16)}…`,
   );
   io.out(
-    `input       ${size.kind === 'resize' ? `${size.width}x${size.height}` : `resize ${size.resize}, crop ${size.width}x${size.height}`}`,
+    `input       ${describeSize(h.input.size)}${auto ? ` (auto: short side ${auto.short}, aspect ${auto.aspect.toFixed(3)})` : ''}`,
   );
+  if (h.shrinkage)
+    io.out(
+      `shrinkage   ${h.shrinkage.method}, mean intensity ${h.shrinkage.meanIntensity.toFixed(3)} (few training images)`,
+    );
   io.out(
     `embedding   d=${h.embedding.dims} of D=${h.embedding.totalChannels} (${h.embedding.reduction.kind}), grid ${h.grid.width}x${h.grid.height}, eps ${h.eps}`,
   );
@@ -419,9 +447,11 @@ async function cmdBench(argv: string[], io: Io): Promise<void> {
     'score-batch': { type: 'string' },
     train: { type: 'string' },
     data: { type: 'string' },
+    image: { type: 'string' },
     json: { type: 'string' },
   });
   if (v.help) return io.out(HELP.bench);
+  const image = v.image ? parseSize(v.image as string) : undefined;
   const reporter = createProgress(process.stderr, true);
   const report = await runBench({
     ...fitOptions(v, io, reporter),
@@ -429,6 +459,7 @@ async function cmdBench(argv: string[], io: Io): Promise<void> {
     scoreBatch: intOption(v['score-batch'] as string | undefined, 'score-batch'),
     trainImages: intOption(v.train as string | undefined, 'train', 2),
     data: v.data as string | undefined,
+    imageSize: image && { width: image.width, height: image.height },
     onLine: io.out,
   });
   for (const line of formatBench(report)) io.out(line);

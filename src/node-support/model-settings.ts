@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { PROVIDERS } from '../backbone';
 import type { FitOptions } from '../options';
-import { parseSize } from '../preprocess';
+import { parseSizeChoice } from '../input-size';
 import type { ScorerOptions } from '../scorer';
 import type { ProviderName } from '../types';
 
@@ -64,7 +64,8 @@ export function parseModelSettings(fields: ModelFields, baseDir: string): ModelS
   }
   const threads = optionalInteger('threads', fields.threads, 0) || undefined;
   const dims = optionalInteger('dims', fields.dims, 1);
-  const size = parseSize((fields.size ?? '').trim() || '256x256', fields.crop);
+  // empty: the default, auto (an old flow keeps the explicit size it stored, e.g. 256x256)
+  const size = parseSizeChoice(fields.size, fields.crop);
   // a backbone path is relative to the user directory too; names (presets, builtin:) stay as they are
   const backboneSpec =
     backbone.endsWith('.onnx') && !path.isAbsolute(backbone) ? path.resolve(baseDir, backbone) : backbone;

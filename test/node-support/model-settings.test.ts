@@ -3,11 +3,11 @@ import * as path from 'node:path';
 import { parseModelSettings } from '../../src/node-support/model-settings';
 
 describe('model settings', () => {
-  it('defaults to the built-in backbone, 256x256 and the CPU; paths from the base directory', () => {
+  it('defaults to the built-in backbone, size auto and the CPU; paths from the base directory', () => {
     const s = parseModelSettings({ path: 'models/a.padim' }, '/data/nr');
     assert.equal(s.path, path.resolve('/data/nr', 'models/a.padim'));
     assert.equal(s.fit.backbone, 'builtin:filterbank');
-    assert.deepEqual(s.fit.size, { kind: 'resize', width: 256, height: 256 });
+    assert.deepEqual(s.fit.size, { kind: 'auto', short: 256 });
     assert.equal(s.fit.dims, undefined);
     assert.equal(s.fit.provider, 'cpu');
     assert.deepEqual(s.scorer, { provider: 'cpu', threads: undefined });
@@ -34,11 +34,27 @@ describe('model settings', () => {
     assert.deepEqual(s.scorer, { provider: 'webgpu', threads: 2 });
   });
 
+  it('takes auto with a short side, and keeps the explicit 256x256 of flows made before auto', () => {
+    assert.deepEqual(parseModelSettings({ path: 'a', size: 'auto:320' }, '/').fit.size, {
+      kind: 'auto',
+      short: 320,
+    });
+    assert.deepEqual(parseModelSettings({ path: 'a', size: '256x256' }, '/').fit.size, {
+      kind: 'resize',
+      width: 256,
+      height: 256,
+    });
+    assert.throws(
+      () => parseModelSettings({ path: 'a', size: 'auto', crop: '224' }, '/'),
+      /cannot be combined/,
+    );
+  });
+
   it('says which field is wrong', () => {
     assert.throws(() => parseModelSettings({ path: ' ' }, '/'), /model file path is empty/);
     assert.throws(() => parseModelSettings({ path: 'a', layers: 'x,y' }, '/'), /three tensor names/);
     assert.throws(() => parseModelSettings({ path: 'a', provider: 'tpu' }, '/'), /provider must be one of/);
     assert.throws(() => parseModelSettings({ path: 'a', dims: '0' }, '/'), /dims must be/);
-    assert.throws(() => parseModelSettings({ path: 'a', size: 'big' }, '/'), /not a size/);
+    assert.throws(() => parseModelSettings({ path: 'a', size: 'big' }, '/'), /not a size.*or auto/);
   });
 });

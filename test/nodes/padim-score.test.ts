@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readCategory } from '../../src/dataset';
+import sharp from 'sharp';
 import { fitModel } from '../../src/fit';
+import { parseSizeChoice } from '../../src/input-size';
 import { saveModel } from '../../src/model-file';
 import { Scorer } from '../../src/scorer';
+import { generateTexture } from '../../src/synthetic';
 import {
   ALL_NODES,
   SMALL_MODEL,
@@ -272,5 +275,39 @@ describe('padim-score node', function () {
       assert.ok(caught.length >= 8);
       assert.match(String((caught[0].error as Msg).message), /queueFull/);
     });
+  });
+
+  it('size auto: an image of another aspect carries a warning, and the node warns once per model', async () => {
+    // a model fitted at size auto on long grey strips (160x64, aspect 2.5)
+    const strip = (seed: number) =>
+      sharp(generateTexture('brushed', 160, 64, seed, { channels: 1 }).data as Uint8Array, {
+        raw: { width: 160, height: 64, channels: 1 },
+      })
+        .png()
+        .toBuffer();
+    const train = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map(strip));
+    const autoPath = path.join(data.root, 'auto-strip.padim');
+    const fitted = await fitModel(train, { size: parseSizeChoice('auto:64'), dims: 8, threads: 1 });
+    assert.deepEqual(fitted.header.input.size, { kind: 'resize', width: 160, height: 64 });
+    await saveModel(autoPath, fitted);
+    await helper.load(ALL_NODES, [
+      { id: 'm2', type: 'padim-model', path: autoPath, size: 'auto:64', dims: '8', threads: '1' },
+      { id: 's2', type: 'padim-score', model: 'm2', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ]);
+    const s2 = helper.getNode('s2');
+    const got = collect(helper.getNode('out'), 3);
+    s2.receive({ payload: good });
+    s2.receive({ payload: good });
+    s2.receive({ payload: await strip(20) });
+    const [a, b, c] = await got;
+    const warningsOf = (m: Msg) => (m.padim as { warnings?: string[] }).warnings;
+    assert.match(String(warningsOf(a)?.[0]), /64x64 .*differs from the model's aspect 2\.500/);
+    assert.ok(warningsOf(b));
+    assert.equal(warningsOf(c), undefined, 'a strip like the training images: no warning');
+    assert.equal((c.anomalyMap as { width: number }).width, 160);
+    const log = helper.log();
+    const warned = log.args.filter(([event]) => event.level === log.WARN && event.id === 's2');
+    assert.equal(warned.length, 1);
   });
 });

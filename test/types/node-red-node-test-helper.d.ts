@@ -19,6 +19,8 @@ declare module 'node-red-node-test-helper' {
     setFlows(flow: object[], type?: 'full' | 'flows' | 'nodes', credentials?: object): Promise<void>;
     unload(): Promise<void>;
     getNode(id: string): TestNode;
+    /** the spy on RED.log.log: args[i][0] is the logged event, WARN its level for warnings */
+    log(): { args: { level: number; id?: string; type?: string; msg?: unknown }[][]; WARN: number };
     clearFlows(): Promise<void>;
     request(): {
       post(url: string): { expect(status: number): Promise<unknown> };
