@@ -110,6 +110,8 @@ export function semiOrthogonalMatrix(totalChannels: number, dims: number, seed: 
 /** Turns stage features into [cells, d] embeddings under a model's reduction. */
 export class Embedder {
   private readonly allChannels: number[];
+  /** Per stage, the rows of the projection for its channels, transposed: [d, stage channels]. */
+  private stageProjections?: Float32Array[];
 
   constructor(
     readonly totalChannels: number,
@@ -137,17 +139,64 @@ export class Embedder {
         return gatherChannels(stages, this.reduction.indices);
       case 'all':
         return gatherChannels(stages, this.allChannels);
-      case 'semi-orthogonal': {
-        const full = gatherChannels(stages, this.allChannels);
-        const cells = stages[0].height * stages[0].width;
-        return this.linalg.project(
-          full,
-          cells,
-          this.projection as Float32Array,
-          this.totalChannels,
-          this.dims,
-        );
-      }
+      case 'semi-orthogonal':
+        return this.projectStages(stages);
+    }
+  }
+
+  /**
+   * x W for the concatenated, upsampled features x of every cell, computed stage by stage at each
+   * stage's own resolution: x W = sum over stages of x_s W_s, and nearest upsampling only copies
+   * cells, so projecting before upsampling gives the same numbers. It spares building the
+   * [cells, D] matrix (73 MB per 640x256 image for ResNet50v2) and does 1/4 (stage 2) and 1/16
+   * (stage 3) of the multiply-adds of those stages. The feature maps are channel-major [C, HW], so
+   * W_s^T [d, C] @ F_s [C, HW] uses them as they are.
+   */
+  private async projectStages(stages: FeatureMap[]): Promise<Float32Array> {
+    const d = this.dims;
+    const perStage = (this.stageProjections ??= this.splitProjection(stages.map((s) => s.channels)));
+    const grid = { height: stages[0].height, width: stages[0].width };
+    const out = new Float32Array(grid.height * grid.width * d);
+    for (let s = 0; s < stages.length; s++) {
+      const fm = stages[s];
+      const hw = fm.height * fm.width;
+      // [d, hw]: row k is output dimension k over the stage's cells
+      const y = await this.linalg.project(
+        perStage[s],
+        d,
+        fm.data.subarray(0, fm.channels * hw),
+        fm.channels,
+        hw,
+      );
+      addUpsampled(out, grid, y, fm, d);
+    }
+    return out;
+  }
+
+  private splitProjection(stageChannels: readonly number[]): Float32Array[] {
+    const w = this.projection as Float32Array; // [D, d] row-major
+    const d = this.dims;
+    let start = 0;
+    return stageChannels.map((c) => {
+      const t = new Float32Array(d * c);
+      for (let i = 0; i < c; i++) for (let k = 0; k < d; k++) t[k * c + i] = w[(start + i) * d + k];
+      start += c;
+      return t;
+    });
+  }
+}
+
+/** out[cell, k] += y[k, source cell of `cell` in the stage]: nearest upsampling onto the grid. */
+function addUpsampled(out: Float32Array, grid: Grid, y: Float32Array, stage: Grid, d: number): void {
+  const rows = nearestIndex(grid.height, stage.height);
+  const cols = nearestIndex(grid.width, stage.width);
+  const hw = stage.height * stage.width;
+  for (let yy = 0; yy < grid.height; yy++) {
+    const srcRow = rows[yy] * stage.width;
+    for (let x = 0; x < grid.width; x++) {
+      const src = srcRow + cols[x];
+      const dst = (yy * grid.width + x) * d;
+      for (let k = 0; k < d; k++) out[dst + k] += y[k * hw + src];
     }
   }
 }
