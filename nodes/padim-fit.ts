@@ -19,10 +19,10 @@ import { listFolderImages } from '../src/node-support/folder-images';
 import { imageFromPayload } from '../src/node-support/image-input';
 import type { Progress } from '../src/options';
 import { getModelConfig, type ModelConfig } from './lib/model-config';
+import { pathChecker, pathPolicy } from './lib/paths';
 import type { DoneFunction, Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from './lib/red';
 import {
   asError,
-  baseDir,
   booleanSetting,
   formatDuration,
   formatScore,
@@ -63,6 +63,7 @@ export = function register(RED: NodeAPI): void {
     const countAction: Action = def.countAction === 'update' ? 'update' : 'fit';
     const fitAtEnd = booleanSetting(def.fitAtEnd, false);
     const batchSize = Math.max(1, Math.floor(numberSetting(def.batchSize, 8)));
+    const checkImagePath = pathChecker(RED, 'image file');
 
     /** collected images: file paths or encoded bytes */
     let collected: (Buffer | string)[] = [];
@@ -82,9 +83,11 @@ export = function register(RED: NodeAPI): void {
       if (source === 'folder') {
         const folder = typeof msg.folder === 'string' && msg.folder ? msg.folder : (def.folder ?? '');
         if (!folder.trim()) throw new Error(t('errors.noFolder'));
-        return listFolderImages(path.resolve(baseDir(RED), folder), {
+        const files = listFolderImages(pathPolicy(RED).check(folder, 'image folder'), {
           recursive: booleanSetting(def.recursive, false),
         });
+        // a link in the folder may point elsewhere: every file is checked, not only the folder
+        return files.map(checkImagePath);
       }
       const images = collected;
       collected = [];
@@ -198,7 +201,7 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       try {
-        const image = imageFromPayload(msg.payload);
+        const image = imageFromPayload(msg.payload, checkImagePath);
         // a path costs a few bytes; a Buffer is kept encoded (decoded only while fitting)
         collected.push(image.input);
       } catch (err) {

@@ -6,12 +6,14 @@
  * topic `padim-heatmap/<node id>` (at most a few times a second); the editor's .html draws it
  * under the node. The node's button turns the preview on and off through an admin endpoint.
  */
+import * as path from 'node:path';
 import sharp from 'sharp';
 import { mapToOriginal } from '../src/anomaly-map';
 import { encodeRgb, loadRgb, overlay, type HeatmapOptions, type RgbImage } from '../src/heatmap';
 import { drawLabel } from '../src/node-support/label-font';
 import type { InputGeometry, ScoreMap } from '../src/types';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from './lib/red';
+import { pathChecker } from './lib/paths';
 import { asError, booleanSetting, formatScore, numberSetting } from './lib/util';
 
 interface HeatmapDef extends NodeDef {
@@ -27,6 +29,9 @@ interface HeatmapDef extends NodeDef {
 
 /** At most one preview per this many milliseconds per node; the latest one wins. */
 const PREVIEW_INTERVAL_MS = 250;
+
+/** What a Node-RED node id looks like (16 hex digits today; older flows have dots). */
+const NODE_ID = /^[\w.-]{1,64}$/;
 
 /** Nodes whose preview can be switched from the editor, by id. */
 const previewSwitches = new Map<string, (on: boolean) => void>();
@@ -85,10 +90,12 @@ export = function register(RED: NodeAPI): void {
     appsWithEndpoint.add(admin);
     const permission = RED.auth?.needsPermission('padim-heatmap.write') ?? ((_q, _s, next) => next());
     admin.post('/padim-heatmap/:id/preview/:state', permission, (req, res) => {
-      const set = previewSwitches.get(req.params.id);
+      const { id, state } = req.params;
+      // parameters checked before use: a node id is short text of letters, digits, '.', '_' or '-'
+      if (!NODE_ID.test(id ?? '') || (state !== 'enable' && state !== 'disable')) return res.sendStatus(400);
+      const set = previewSwitches.get(id);
       if (!set) return res.sendStatus(404);
-      if (req.params.state !== 'enable' && req.params.state !== 'disable') return res.sendStatus(400);
-      set(req.params.state === 'enable');
+      set(state === 'enable');
       res.sendStatus(200);
     });
   }
@@ -108,6 +115,7 @@ export = function register(RED: NodeAPI): void {
     const property = (def.property ?? '').trim() || 'payload';
     const previewWidth = Math.max(16, Math.floor(numberSetting(def.previewWidth, 160)));
     let preview = booleanSetting(def.preview, true);
+    const checkImagePath = pathChecker(RED, 'image file');
     let closed = false;
     let rendered = 0;
 
@@ -159,7 +167,9 @@ export = function register(RED: NodeAPI): void {
     node.on('input', async (msg, send, done) => {
       try {
         const { map, geometry } = readMap(msg.anomalyMap);
-        const image = await loadRgb(imageOf(msg));
+        const source = imageOf(msg);
+        if (typeof source === 'string') checkImagePath(path.resolve(source));
+        const image = await loadRgb(source);
         const result = (msg.payload ?? {}) as { score?: number; threshold?: number };
         const decision = msg.decision as { ok?: boolean; scoreThreshold?: number } | undefined;
         const threshold =

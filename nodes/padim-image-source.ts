@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { listFolderImages, mvtecLabel } from '../src/node-support/folder-images';
 import { imageFromPayload, payloadLooksLikeImage, sniffImageKind } from '../src/node-support/image-input';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from './lib/red';
+import { pathChecker } from './lib/paths';
 import { asError, baseDir, booleanSetting, numberSetting } from './lib/util';
 
 type Start = 'deploy' | 'input' | 'watch';
@@ -56,11 +57,13 @@ export = function register(RED: NodeAPI): void {
     let run: { stopped: boolean } | undefined;
     let watcher: fs.FSWatcher | undefined;
 
-    const resolveFolder = (folder: string) => path.resolve(baseDir(RED), folder);
+    const resolveFolder = pathChecker(RED, 'image folder');
+    const checkImagePath = pathChecker(RED, 'image file');
     const isFolder = (v: unknown): v is string => {
       if (typeof v !== 'string' || v.trim() === '') return false;
       try {
-        return fs.statSync(resolveFolder(v), { throwIfNoEntry: false })?.isDirectory() ?? false;
+        // only a test of what the text is: the folder is checked against the allow-list when used
+        return fs.statSync(path.resolve(baseDir(RED), v), { throwIfNoEntry: false })?.isDirectory() ?? false;
       } catch {
         return false;
       }
@@ -68,7 +71,8 @@ export = function register(RED: NodeAPI): void {
 
     /** The message for one image file: bytes, name, and label/mask where the layout is MVTec's. */
     const readImage = async (file: string): Promise<NodeMessage> => {
-      const bytes = await fs.promises.readFile(file);
+      // a link in the folder may point elsewhere: every file is checked, not only the folder
+      const bytes = await fs.promises.readFile(checkImagePath(file));
       if (bytes.length === 0) throw new Error(`${t('errors.empty')}: ${file}`);
       if (!sniffImageKind(bytes)) throw new Error(`${t('errors.notImage')}: ${file}`);
       return { payload: bytes, filename: file, ...mvtecLabel(file) };
@@ -201,7 +205,7 @@ export = function register(RED: NodeAPI): void {
       // an image in the message: pass it on as a Buffer
       if (payloadLooksLikeImage(msg.payload)) {
         try {
-          const image = imageFromPayload(msg.payload);
+          const image = imageFromPayload(msg.payload, checkImagePath);
           const file = image.filename;
           const bytes = typeof image.input === 'string' ? fs.readFileSync(image.input) : image.input;
           if (!sniffImageKind(bytes)) throw new Error(`${t('errors.notImage')}: ${file ?? 'msg.payload'}`);

@@ -3,18 +3,46 @@
  * dims, input size) and run (execution provider, threads). Fit and score nodes that choose the
  * same configuration share one loaded model; see src/node-support/model-registry.ts.
  */
-import { parseModelSettings, type ModelFields } from '../src/node-support/model-settings';
+import { parseModelSettings, type ModelFields, type ModelSettings } from '../src/node-support/model-settings';
+import { DEFAULT_MAX_PIXELS } from '../src/preprocess';
 import { ModelConfig, type ModelConfigNode } from './lib/model-config';
+import { pathPolicy } from './lib/paths';
 import type { NodeAPI, NodeDef } from './lib/red';
 import { asError, baseDir } from './lib/util';
 
 type ModelDef = NodeDef & ModelFields;
 
 export = function register(RED: NodeAPI): void {
+  /**
+   * The settings with what the runtime's settings.js adds: the model and backbone files must be
+   * inside padimAllowedPaths, images above padimMaxPixels are refused before decoding, and a
+   * model file fitted for another backbone or input size is refused when loaded.
+   */
+  function safeSettings(def: ModelDef): ModelSettings {
+    const settings = parseModelSettings(def, baseDir(RED));
+    const policy = pathPolicy(RED);
+    policy.check(settings.path, 'model file');
+    const backbone = settings.fit.backbone ?? '';
+    if (backbone.endsWith('.onnx')) policy.check(backbone, 'backbone file');
+    const limit = RED.settings.padimMaxPixels ?? DEFAULT_MAX_PIXELS;
+    if (typeof limit !== 'number' || !Number.isFinite(limit) || limit < 1)
+      throw new Error(`padimMaxPixels in Node-RED's settings must be a number >= 1, got ${String(limit)}`);
+    return {
+      path: settings.path,
+      fit: { ...settings.fit, maxPixels: limit },
+      scorer: {
+        ...settings.scorer,
+        maxPixels: limit,
+        backbonePath: backbone || undefined,
+        expectInput: { size: settings.fit.size },
+      },
+    };
+  }
+
   function PadimModelNode(this: ModelConfigNode, def: ModelDef) {
     RED.nodes.createNode(this, def);
     try {
-      this.padim = new ModelConfig(parseModelSettings(def, baseDir(RED)));
+      this.padim = new ModelConfig(safeSettings(def));
     } catch (err) {
       // reported by the nodes that use this configuration, on their status and to Catch
       this.padimError = new Error(`${RED._('padim-model.errors.settings')}: ${asError(err).message}`);

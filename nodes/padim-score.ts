@@ -12,6 +12,7 @@ import type { ModelInfo, ModelLease, ScoringSession } from '../src/node-support/
 import type { ScoreResult } from '../src/scorer';
 import { getModelConfig, type ModelConfig } from './lib/model-config';
 import type { DoneFunction, Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from './lib/red';
+import { pathChecker } from './lib/paths';
 import { asError, formatDuration, formatScore, numberSetting, refuseInputs } from './lib/util';
 
 interface ScoreDef extends NodeDef {
@@ -52,11 +53,26 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     const batchSize = Math.max(1, Math.floor(numberSetting(def.batchSize, 4)));
+    const checkImagePath = pathChecker(RED, 'image file');
     const lease: ModelLease<ScoringSession> = config.acquire();
     let closing = false;
     let running: Promise<void> | undefined;
     let lastText = '';
     let lastFill: 'green' | 'yellow' = 'green';
+    /** images scored and images that failed, since deploy */
+    let scored = 0;
+    let failed = 0;
+
+    /** What msg.topic "metrics" answers: counts since deploy, for a dashboard or an alarm. */
+    const metrics = () => ({
+      scored,
+      failed,
+      dropped: queue.dropped,
+      rejected: queue.rejected,
+      queued: queue.length,
+      capacity: queue.capacity,
+      policy: queue.policy,
+    });
 
     /** The last score and time, the queue depth and drops: what an operator checks at a glance. */
     const showStatus = () => {
@@ -121,6 +137,7 @@ export = function register(RED: NodeAPI): void {
       };
       job.send(msg);
       job.done();
+      scored++;
       lastText = `${formatScore(r.score)} · ${formatDuration(r.timings.totalMs)}`;
       lastFill = r.normalizedScore < 1 ? 'green' : 'yellow';
     };
@@ -141,8 +158,17 @@ export = function register(RED: NodeAPI): void {
         lastText = t('status.error');
         lastFill = 'yellow';
         node.status({ fill: 'red', shape: 'ring', text: t('status.error') });
-        jobs[0].done(asError(err));
+        failed++;
+        jobs[0].done(namingFile(asError(err), jobs[0]));
       }
+    };
+
+    /** The error with the image's file name in front, when there is one and it is not there yet. */
+    const namingFile = (err: Error, job: Job): Error => {
+      const name = typeof job.msg.filename === 'string' ? job.msg.filename : job.image.filename;
+      if (!name || err.message.includes(name)) return err;
+      err.message = `${name}: ${err.message}`;
+      return err;
     };
 
     const drain = async () => {
@@ -162,10 +188,16 @@ export = function register(RED: NodeAPI): void {
     };
 
     node.on('input', (msg, send, done) => {
+      if (msg.topic === 'metrics') {
+        send({ ...msg, payload: metrics() });
+        done();
+        return;
+      }
       let image: ImagePayload;
       try {
-        image = imageFromPayload(msg.payload);
+        image = imageFromPayload(msg.payload, checkImagePath);
       } catch (err) {
+        failed++;
         done(asError(err));
         return;
       }

@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * A fresh temporary name beside `path`. Same directory, because rename is only atomic within
@@ -15,6 +15,43 @@ import { dirname } from 'node:path';
  */
 export function tempPathFor(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+/** A temporary file of a writer that died is removed by a later write after this long. */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/** True when process `pid` exists on this machine (signal 0 checks without sending anything). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temporary files that writers of `path` killed mid-write left behind (a power cut, kill
+ * -9 during a fit): they can be as large as the model. Only files whose process is gone and that
+ * are older than STALE_TEMP_MS, so a writer on another machine sharing the folder is left alone.
+ * Returns the names removed.
+ */
+export async function removeStaleTemporaries(path: string, now = Date.now()): Promise<string[]> {
+  const prefix = `${basename(path)}.tmp-`;
+  const removed: string[] = [];
+  const names = await fsp.readdir(dirname(path)).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]{12}$/.exec(name.slice(prefix.length)) : null;
+    if (!m || processAlive(Number(m[1]))) continue;
+    const file = join(dirname(path), name);
+    const stat = await fsp.stat(file).catch(() => undefined);
+    if (!stat?.isFile() || now - stat.mtimeMs < STALE_TEMP_MS) continue;
+    await fsp.rm(file, { force: true }).then(
+      () => removed.push(name),
+      () => undefined,
+    );
+  }
+  return removed;
 }
 
 /** Error codes meaning "this platform cannot fsync a directory" (Windows, some network FS). */
@@ -39,8 +76,10 @@ export async function fsyncDirectory(dir: string): Promise<void> {
 /**
  * Replace `path` atomically with whatever `write` puts into the (new, empty) file handle.
  * On any failure the temporary file is removed, the error is rethrown, and `path` is untouched.
+ * Temporary files of earlier writers that died are cleaned up first (removeStaleTemporaries).
  */
 export async function writeAtomically(path: string, write: (fh: FileHandle) => Promise<void>): Promise<void> {
+  await removeStaleTemporaries(path);
   const tmp = tempPathFor(path);
   let fh: FileHandle | undefined;
   let created = false;

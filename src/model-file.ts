@@ -37,6 +37,7 @@ import {
   type ModelHeader,
   type PadimModel,
 } from './model';
+import type { SizeChoice } from './input-size';
 import type { Normalisation, SizeProtocol } from './types';
 
 const FILE_MAGIC = Buffer.from('PADIMMDL', 'latin1');
@@ -94,7 +95,8 @@ export interface LoadModelOptions {
   /** refuse a model fitted with a different backbone (SHA-256 hex of its ONNX bytes) */
   expectBackboneSha256?: string;
   /** refuse a model whose input protocol differs in the given fields */
-  expectInput?: { size?: SizeProtocol; normalisation?: Normalisation };
+  /** `size` may be `auto`: then the model must have been fitted with auto and the same short side */
+  expectInput?: { size?: SizeChoice; normalisation?: Normalisation };
   /** check each section's SHA-256 (default true); the header checksum is always checked */
   verify?: boolean;
 }
@@ -582,15 +584,32 @@ function checkExpectations(path: string, h: ModelHeader, opts: LoadModelOptions)
   }
   const expect = opts.expectInput;
   if (!expect) return;
+  const size = expect.size;
+  if (size?.kind === 'auto') {
+    // the size was resolved from the training images at fit: what must match is the choice
+    const auto = h.input?.auto;
+    if (auto?.short !== size.short) {
+      throw new ModelFileError(
+        'INPUT_MISMATCH',
+        path,
+        `model file ${path} was fitted for input ${auto ? `auto:${auto.short}` : describeInput({ size: h.input?.size })}, ` +
+          `not auto:${size.short} as configured; set the size to match the model, or fit it again`,
+      );
+    }
+  }
   const actual = {
-    ...(expect.size ? { size: h.input?.size } : {}),
+    ...(size && size.kind !== 'auto' ? { size: h.input?.size } : {}),
     ...(expect.normalisation ? { normalisation: h.input?.normalisation } : {}),
   };
-  if (!isDeepStrictEqual(actual, { ...expect })) {
+  const asked = {
+    ...(size && size.kind !== 'auto' ? { size } : {}),
+    ...(expect.normalisation ? { normalisation: expect.normalisation } : {}),
+  };
+  if (!isDeepStrictEqual(actual, asked)) {
     throw new ModelFileError(
       'INPUT_MISMATCH',
       path,
-      `model file ${path} expects input ${describeInput(actual)}, not ${describeInput(expect)}`,
+      `model file ${path} expects input ${describeInput(actual)}, not ${describeInput(asked)}`,
     );
   }
 }

@@ -204,7 +204,9 @@ function decodeError(err: unknown, label: string): ImageInputError {
   if (/buffer is empty/i.test(msg)) {
     return new ImageInputError('EMPTY', `empty input (0 bytes): ${label}`, { cause: err });
   }
-  return new ImageInputError('CORRUPT', `truncated or corrupt image: ${label} (${msg.trim()})`, {
+  // libvips repeats its complaint once per attempt: each distinct line once is enough to read
+  const detail = [...new Set(msg.split('\n').map((l) => l.trim()))].filter(Boolean).join('; ');
+  return new ImageInputError('CORRUPT', `truncated or corrupt image: ${label} (${detail})`, {
     cause: err,
   });
 }

@@ -1,5 +1,6 @@
 /** Shared test utilities: temporary folders and the location of ../shared. */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -21,4 +22,16 @@ export function requireShared(ctx: Mocha.Context, what: string): string {
     ctx.skip();
   }
   return dir as string;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
 }

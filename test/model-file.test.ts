@@ -14,6 +14,7 @@ import {
   type ModelFileErrorCode,
 } from '../src/model-file';
 import { IMAGENET_NORMALISATION } from '../src/types';
+import { flipByte, inspectModelFile as inspect, patchHeader } from './model-file-damage';
 
 /** Deterministic generator (mulberry32, src/random.ts) so failures reproduce. */
 const rng = seededRng;
@@ -135,35 +136,6 @@ async function expectError(
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** Where the header JSON and the sections are, read the way a third-party tool would. */
-function inspect(file: string) {
-  const buf = fs.readFileSync(file);
-  const headerLength = buf.readUInt32LE(8);
-  const header = JSON.parse(buf.subarray(12, 12 + headerLength).toString('utf8'));
-  return { buf, headerLength, header };
-}
-
-/** Same-length text edit inside the header, with the trailer checksum fixed up. */
-function patchHeader(file: string, from: string, to: string): void {
-  assert.equal(Buffer.byteLength(from), Buffer.byteLength(to));
-  const { buf, headerLength } = inspect(file);
-  const json = buf.subarray(12, 12 + headerLength);
-  const at = json.indexOf(from);
-  assert.ok(at >= 0, `'${from}' not in header`);
-  json.write(to, at);
-  createHash('sha256')
-    .update(json)
-    .digest()
-    .copy(buf, buf.length - 32);
-  fs.writeFileSync(file, buf);
-}
-
-function flipByte(file: string, at: number): void {
-  const buf = fs.readFileSync(file);
-  buf[at] ^= 0x40;
-  fs.writeFileSync(file, buf);
 }
 
 describe('model file', () => {
@@ -405,6 +377,22 @@ describe('model file', () => {
         }),
         'INPUT_MISMATCH',
         /resize-crop/,
+      );
+      // `auto` is a choice resolved at fit: it matches only a model fitted with auto and the same short side
+      await expectError(
+        loadModel(file, { expectInput: { size: { kind: 'auto', short: 256 } } }),
+        'INPUT_MISMATCH',
+        /fitted for input .*256.*not auto:256 as configured/,
+      );
+      const auto = randomModel({ height: 2, width: 5, dims: 3, chunkCells: 4 });
+      auto.header.input.auto = { short: 256, aspect: 2.5 };
+      auto.header.input.size = { kind: 'resize', width: 640, height: 256 };
+      await saveModel(file, auto);
+      await loadModel(file, { expectInput: { size: { kind: 'auto', short: 256 } } });
+      await expectError(
+        loadModel(file, { expectInput: { size: { kind: 'auto', short: 320 } } }),
+        'INPUT_MISMATCH',
+        /fitted for input auto:256, not auto:320/,
       );
     });
 

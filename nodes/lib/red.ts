@@ -72,6 +72,8 @@ export interface NodeAPI {
   /** translated text of a message catalogue key (locales/<lang>/<node>.json) */
   _(key: string, substitutions?: Record<string, unknown>): string;
   settings: { userDir?: string; [name: string]: unknown };
+  /** the runtime's log (the console and any logging set up in settings.js) */
+  log?: { warn(message: unknown): void };
   util: {
     /** sets msg.a.b.c from the property text 'a.b.c' */
     setMessageProperty(msg: NodeMessage, property: string, value: unknown, createMissing?: boolean): boolean;

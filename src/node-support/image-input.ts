@@ -6,6 +6,7 @@
  * else is refused with a message that says what was expected.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export type ImageKind = 'png' | 'jpeg' | 'bmp' | 'tiff' | 'webp' | 'gif';
 
@@ -54,8 +55,11 @@ function fromBase64(text: string, what: string): Buffer {
   return bytes;
 }
 
-/** Reads msg.payload as an image, or throws an error that says why it is not one. */
-export function imageFromPayload(payload: unknown): ImagePayload {
+/**
+ * Reads msg.payload as an image, or throws an error that says why it is not one. A file path is
+ * passed through `checkPath` (the allow-list, see path-policy.ts), which throws to refuse it.
+ */
+export function imageFromPayload(payload: unknown, checkPath?: (file: string) => string): ImagePayload {
   if (Buffer.isBuffer(payload) || payload instanceof Uint8Array) {
     if (payload.length === 0) throw new Error('msg.payload is an empty Buffer');
     return { input: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) };
@@ -65,6 +69,8 @@ export function imageFromPayload(payload: unknown): ImagePayload {
     if (text === '') throw new Error('msg.payload is an empty string');
     if (DATA_URL.test(text)) return { input: fromBase64(text.slice(text.indexOf(',') + 1), 'a data URL') };
     const stat = statOrUndefined(text);
+    // relative paths are read from the working directory, so that is where they are checked
+    if (stat && checkPath) checkPath(path.resolve(text));
     if (stat?.isFile()) return { input: text, filename: text };
     if (stat?.isDirectory()) throw new Error(`msg.payload is a folder, not an image file: ${text}`);
     if (text.length >= 16 && BASE64.test(text)) return { input: fromBase64(text, 'base64 text') };

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ModelHeader, PadimModel } from '../model';
-import { loadModel } from '../model-file';
+import { loadModel, type LoadModelOptions } from '../model-file';
 import { Scorer, type ScorerOptions } from '../scorer';
 
 /** What a flow may want to know about the model in use (small, JSON-friendly). */
@@ -214,15 +214,24 @@ export class ModelRegistry<S extends Disposable, O> {
 // ---------------------------------------------------------------------------------------------
 // The registry the nodes share: scoring sessions over model files.
 
+/**
+ * How a scoring session is opened, and what the model must have been fitted for: a model for
+ * another input size is refused when it is loaded (at deploy), not when the first image comes.
+ * (A model for another backbone is refused by Scorer.open when `backbonePath` is given.)
+ */
+export interface ScoringOptions extends ScorerOptions {
+  expectInput?: LoadModelOptions['expectInput'];
+}
+
 /** A model ready to score images. */
 export interface ScoringSession extends Disposable {
   scorer: Scorer;
   info: ModelInfo;
 }
 
-const scorerLoader: SessionLoader<ScoringSession, ScorerOptions> = {
+const scorerLoader: SessionLoader<ScoringSession, ScoringOptions> = {
   async open(path, options) {
-    const model = await loadModel(path);
+    const model = await loadModel(path, { expectInput: options.expectInput });
     return this.fromModel(model, path, options);
   },
   async fromModel(model, path, options) {
@@ -233,6 +242,6 @@ const scorerLoader: SessionLoader<ScoringSession, ScorerOptions> = {
 };
 
 /** One registry per process: every node module loads this file once (require cache). */
-export const sharedModels = new ModelRegistry<ScoringSession, ScorerOptions>(scorerLoader, (m) =>
+export const sharedModels = new ModelRegistry<ScoringSession, ScoringOptions>(scorerLoader, (m) =>
   console.warn(`[padim] ${m}`),
 );

@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import { PROVIDERS } from '../backbone';
 import type { FitOptions } from '../options';
 import { parseSizeChoice } from '../input-size';
-import type { ScorerOptions } from '../scorer';
 import type { ProviderName } from '../types';
+import type { ScoringOptions } from './model-registry';
 
 /** The fields as the editor stores them (strings, or numbers for old flows). */
 export interface ModelFields {
@@ -26,8 +26,8 @@ export interface ModelSettings {
   path: string;
   /** backbone, layers, dims, size, provider, threads: what fitModel needs besides images */
   fit: FitOptions;
-  /** what Scorer.open needs */
-  scorer: ScorerOptions;
+  /** what Scorer.open needs, and what the model file must have been fitted for */
+  scorer: ScoringOptions;
 }
 
 function optionalInteger(name: string, v: string | number | undefined, min: number): number | undefined {

@@ -6,7 +6,10 @@
 import type { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import helper from 'node-red-node-test-helper';
+import { Scorer } from '../../src/scorer';
 import { writeSyntheticDataset } from '../../src/synthetic';
 import { tempDir } from '../helpers';
 import modelNode from '../../nodes/padim-model';
@@ -100,4 +103,39 @@ export function recordStatus(node: {
     original(s);
   };
   return seen;
+}
+
+/** The garbage collector, also when node was started without --expose-gc. */
+export function garbageCollector(): (() => void) | undefined {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) return g;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    return vm.runInNewContext('gc') as () => void;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Counts scoring sessions opened and disposed (the model registry opens them with Scorer.open). */
+export function countSessions() {
+  const open = Scorer.open;
+  const dispose = Scorer.prototype.dispose;
+  const counts = { opened: 0, disposed: 0 };
+  Scorer.open = async (...args: Parameters<typeof Scorer.open>) => {
+    const s = await open.apply(Scorer, args);
+    counts.opened++;
+    return s;
+  };
+  Scorer.prototype.dispose = async function (this: Scorer) {
+    counts.disposed++;
+    return dispose.call(this);
+  };
+  return {
+    counts,
+    restore: () => {
+      Scorer.open = open;
+      Scorer.prototype.dispose = dispose;
+    },
+  };
 }

@@ -6,26 +6,12 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import { readCategory } from '../../src/dataset';
 import { fitModel } from '../../src/fit';
 import { saveModel } from '../../src/model-file';
 import { sharedModels } from '../../src/node-support/model-registry';
 import { Scorer } from '../../src/scorer';
-import { ALL_NODES, SMALL_MODEL, collect, helper, testData } from './fixtures';
-
-/** The garbage collector, also when node was started without --expose-gc. */
-function garbageCollector(): (() => void) | undefined {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (g) return g;
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    return vm.runInNewContext('gc') as () => void;
-  } catch {
-    return undefined;
-  }
-}
+import { ALL_NODES, SMALL_MODEL, collect, garbageCollector, helper, testData } from './fixtures';
 
 const MB = 1024 * 1024;
 const CYCLES = 50;

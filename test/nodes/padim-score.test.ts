@@ -10,12 +10,12 @@ import sharp from 'sharp';
 import { fitModel } from '../../src/fit';
 import { parseSizeChoice } from '../../src/input-size';
 import { saveModel } from '../../src/model-file';
-import { Scorer } from '../../src/scorer';
 import { generateTexture } from '../../src/synthetic';
 import {
   ALL_NODES,
   SMALL_MODEL,
   collect,
+  countSessions,
   helper,
   recordStatus,
   testData,
@@ -24,29 +24,6 @@ import {
 } from './fixtures';
 
 type Msg = Record<string, unknown>;
-
-/** Counts scoring sessions opened and disposed (the model registry opens them with Scorer.open). */
-function countSessions() {
-  const open = Scorer.open;
-  const dispose = Scorer.prototype.dispose;
-  const counts = { opened: 0, disposed: 0 };
-  Scorer.open = async (...args: Parameters<typeof Scorer.open>) => {
-    const s = await open.apply(Scorer, args);
-    counts.opened++;
-    return s;
-  };
-  Scorer.prototype.dispose = async function (this: Scorer) {
-    counts.disposed++;
-    return dispose.call(this);
-  };
-  return {
-    counts,
-    restore: () => {
-      Scorer.open = open;
-      Scorer.prototype.dispose = dispose;
-    },
-  };
-}
 
 describe('padim-score node', function () {
   let data: TestData;
