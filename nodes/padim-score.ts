@@ -187,10 +187,37 @@ export = function register(RED: NodeAPI): void {
       });
     };
 
+    /**
+     * msg.topic 'reload': the model file was replaced (a new version on a shared path, announced
+     * by a retained MQTT message to every worker). payload.modelId, when given, is the id the new
+     * model must have: a file not yet copied to this machine is an error, not a silent old model.
+     */
+    const reload = (msg: NodeMessage, done: DoneFunction) => {
+      const expected = (msg.payload as { modelId?: unknown } | undefined)?.modelId;
+      node.status({ fill: 'blue', shape: 'ring', text: t('status.reloading') });
+      lease.reload().then(
+        (info) => {
+          if (typeof expected === 'string' && expected !== info.id) {
+            done(new Error(`${t('errors.modelVersion')}: ${expected} (${info.path}: ${info.id})`));
+          } else done();
+        },
+        (err) => {
+          lastText = t('status.reloadFailed');
+          lastFill = 'yellow';
+          showStatus();
+          done(new Error(`${t('status.reloadFailed')}: ${asError(err).message}`));
+        },
+      );
+    };
+
     node.on('input', (msg, send, done) => {
       if (msg.topic === 'metrics') {
         send({ ...msg, payload: metrics() });
         done();
+        return;
+      }
+      if (msg.topic === 'reload') {
+        reload(msg, done);
         return;
       }
       let image: ImagePayload;

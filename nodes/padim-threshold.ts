@@ -1,9 +1,11 @@
 /**
  * padim-threshold ("threshold"): OK/NG decision on padim-score results, two outputs (OK, NG),
  * with debounce and hysteresis (src/node-support/decision.ts) and a ready-to-send alarm in
- * msg.alarm, checked against schemas/alarm.schema.json (src/node-support/alarm.ts).
+ * msg.alarm, checked against schemas/alarm.schema.json (src/node-support/alarm.ts); every image also
+ * gets msg.result (schemas/result.schema.json, src/node-support/result.ts) for a "last result" topic.
  */
 import { buildAlarm, defectArea } from '../src/node-support/alarm';
+import { buildResult } from '../src/node-support/result';
 import { Decider, THRESHOLD_MODES, type ScoreLike, type ThresholdMode } from '../src/node-support/decision';
 import type { Node, NodeAPI, NodeDef } from './lib/red';
 import { asError, numberSetting, refuseInputs } from './lib/util';
@@ -83,20 +85,19 @@ export = function register(RED: NodeAPI): void {
           consecutiveNg: d.consecutiveNg,
           defectArea: area ?? null,
         };
-        if (d.alarm) {
-          const padim = msg.padim as { modelId?: string } | undefined;
-          msg.alarm = buildAlarm({
-            station: def.station ?? '',
-            line: def.line ?? '',
-            image: typeof msg.filename === 'string' ? msg.filename : undefined,
-            score: result.score,
-            threshold: d.threshold,
-            normalizedScore: result.normalizedScore,
-            defectArea: area,
-            consecutive: d.consecutiveNg,
-            modelId: padim?.modelId,
-          });
-        }
+        const common = {
+          station: def.station ?? '',
+          line: def.line ?? '',
+          image: typeof msg.filename === 'string' ? msg.filename : undefined,
+          score: result.score,
+          threshold: d.threshold,
+          normalizedScore: result.normalizedScore,
+          defectArea: area,
+          modelId: (msg.padim as { modelId?: string } | undefined)?.modelId,
+          now: new Date(),
+        };
+        msg.result = buildResult({ ...common, ok: d.ok, consecutiveNg: d.consecutiveNg, alarm: d.alarm });
+        if (d.alarm) msg.alarm = buildAlarm({ ...common, consecutive: d.consecutiveNg });
         showCounts(d.ok);
         send(d.ok ? [msg, null] : [null, msg]);
         done();

@@ -7,11 +7,15 @@
  *   2. installs this package into the work directory's node_modules (a link to this checkout,
  *      which is what `npm install <path>` in ~/.node-red does);
  *   3. writes a demo flow (examples 1 and 2: fit on the good images with the built-in
- *      filter-bank backbone, then inspect the test images with heatmaps, in a loop);
- *   4. starts Node-RED (the `node-red` dev dependency's command line) and prints the editor URL.
+ *      filter-bank backbone, then inspect the test images with heatmaps, in a loop; and
+ *      example 3: images copied into padim-demo/camera raise MQTT alarms);
+ *   4. starts an embedded MQTT broker (aedes, scripts/embedded-broker.js) on 127.0.0.1:1883
+ *      when no broker is configured and none answers there;
+ *   5. starts Node-RED (the `node-red` dev dependency's command line) and prints the editor URL.
  *
  * Options (or environment variables): --dir DIR (PADIM_DEMO_DIR, default .tmp/node-red-demo),
  * --port N (PADIM_DEMO_PORT, default 1880), --host H (PADIM_DEMO_HOST, default 127.0.0.1),
+ * --mqtt URL (PADIM_DEMO_MQTT, e.g. mqtt://broker.plant:1883: use that broker, start none),
  * --reset (write the demo flow again, replacing edits made in the editor).
  */
 'use strict';
@@ -34,6 +38,7 @@ const workDir = path.resolve(option('dir', 'PADIM_DEMO_DIR', path.join(ROOT, '.t
 const port = Number(option('port', 'PADIM_DEMO_PORT', '1880'));
 const host = option('host', 'PADIM_DEMO_HOST', '127.0.0.1');
 const reset = process.argv.includes('--reset');
+const mqttUrl = option('mqtt', 'PADIM_DEMO_MQTT', '');
 
 function fail(message) {
   console.error(`start-demo: ${message}`);
@@ -69,13 +74,40 @@ function installPackage(userDir) {
 }
 
 /**
- * Examples 1 and 2 as one flow: the fit's summary starts the inspection, which then loops
- * through the test images so the heatmap preview keeps changing. Ids get a `demo.` prefix so
- * importing the examples from the editor adds copies rather than clashing with these.
+ * The broker the MQTT example uses: --mqtt when given; else one already answering on
+ * 127.0.0.1:1883; else an embedded one started here.
  */
-function demoFlow() {
+async function mqttBroker() {
+  if (mqttUrl) {
+    const url = new URL(mqttUrl);
+    return { host: url.hostname, port: Number(url.port || 1883), what: `broker ${mqttUrl}` };
+  }
+  const { isListening, startEmbeddedBroker } = require('./embedded-broker');
+  if (await isListening('127.0.0.1', 1883))
+    return { host: '127.0.0.1', port: 1883, what: 'the broker on 127.0.0.1:1883' };
+  const broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 1883 });
+  // aedes speaks MQTT 3.1.1: the alarms go without the MQTT 5 user properties
+  return {
+    host: broker.host,
+    port: broker.port,
+    protocolVersion: '4',
+    what: `embedded broker (aedes, MQTT 3.1.1) on mqtt://127.0.0.1:${broker.port}`,
+  };
+}
+
+/**
+ * Examples 1, 2 and 3 as one flow: the fit's summary starts the inspection, which then loops
+ * through the test images so the heatmap preview keeps changing; images copied into the camera
+ * folder raise MQTT alarms. Ids get a `demo.` prefix so importing the examples from the editor
+ * adds copies rather than clashing with these.
+ */
+function demoFlow(broker) {
   const read = (file) => JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', file), 'utf8'));
-  const nodes = [...read('1-train-from-a-folder.json'), ...read('2-inspect-a-folder-with-heatmaps.json')];
+  const nodes = [
+    ...read('1-train-from-a-folder.json'),
+    ...read('2-inspect-a-folder-with-heatmaps.json'),
+    ...read('3-inspect-and-raise-mqtt-alarms.json'),
+  ];
   const seen = new Set();
   const flow = [];
   const id = (v) => (typeof v === 'string' && v.startsWith('padim.') ? `demo.${v}` : v);
@@ -85,6 +117,8 @@ function demoFlow() {
     const copy = { ...n, id: id(n.id) };
     if (copy.z) copy.z = id(copy.z);
     if (copy.model) copy.model = id(copy.model);
+    if (copy.broker && copy.type !== 'mqtt-broker') copy.broker = id(copy.broker);
+    if (Array.isArray(copy.scope)) copy.scope = copy.scope.map(id);
     if (copy.wires) copy.wires = copy.wires.map((out) => out.map(id));
     flow.push(copy);
   }
@@ -94,6 +128,12 @@ function demoFlow() {
   Object.assign(byId('padim.inspect.source'), { interval: 0.5, loop: true });
   byId('padim.train.tab').label = 'demo: train';
   byId('padim.inspect.tab').label = 'demo: inspect';
+  byId('padim.mqtt.tab').label = 'demo: MQTT alarms';
+  Object.assign(byId('padim.mqtt.broker'), {
+    broker: broker.host,
+    port: String(broker.port),
+    ...(broker.protocolVersion ? { protocolVersion: broker.protocolVersion } : {}),
+  });
   return flow;
 }
 
@@ -144,9 +184,12 @@ async function main() {
   console.log(`start-demo: work directory ${workDir}`);
   if (await generateImages(dataDir)) console.log(`start-demo: generated demo images in ${dataDir}`);
   installPackage(workDir);
+  fs.mkdirSync(path.join(workDir, 'padim-demo', 'camera'), { recursive: true });
+  const broker = await mqttBroker();
+  console.log(`start-demo: MQTT alarms go to ${broker.what}`);
   const flowFile = path.join(workDir, 'flows.json');
   if (reset || !fs.existsSync(flowFile)) {
-    fs.writeFileSync(flowFile, JSON.stringify(demoFlow(), null, 2) + '\n');
+    fs.writeFileSync(flowFile, JSON.stringify(demoFlow(broker), null, 2) + '\n');
     console.log('start-demo: wrote the demo flow (fit, then inspect with heatmaps)');
   } else {
     console.log(
@@ -165,7 +208,9 @@ async function main() {
   const url = `http://${shownHost}:${port}/`;
   await waitForEditor(url, child);
   console.log(
-    `\n  Node-RED editor: ${url}\n  (the demo fits a model, then inspects the test images in a loop; Ctrl-C stops)\n`,
+    `\n  Node-RED editor: ${url}\n  (the demo fits a model, then inspects the test images in a loop; Ctrl-C stops)\n` +
+      `  MQTT alarms: copy images into ${path.join(workDir, 'padim-demo', 'camera')}; they are published on\n` +
+      `  factory/line-A/station-1/inspection at ${broker.what}\n`,
   );
 }
 

@@ -4,10 +4,8 @@
  * PLC gateway, a database) can rely on its shape. Every alarm is checked against the schema
  * before it leaves, so a wrong field is caught here and not in the consumer.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import Ajv, { type ValidateFunction } from 'ajv';
 import type { ScoreMap } from '../types';
+import { assertFollowsSchema } from './json-schema';
 
 export interface Alarm {
   timestamp: string;
@@ -22,26 +20,9 @@ export interface Alarm {
   modelId: string | null;
 }
 
-/** The schema file ships in the package: dist/src/node-support -> <package>/schemas. */
-export const ALARM_SCHEMA_PATH = path.resolve(__dirname, '../../../schemas/alarm.schema.json');
-
-let validator: ValidateFunction | undefined;
-
-function validate(): ValidateFunction {
-  if (!validator) {
-    const schema = JSON.parse(fs.readFileSync(ALARM_SCHEMA_PATH, 'utf8')) as object;
-    validator = new Ajv({ allErrors: true }).compile(schema);
-  }
-  return validator;
-}
-
 /** Throws a readable error when `alarm` does not follow the schema. */
 export function assertValidAlarm(alarm: unknown): asserts alarm is Alarm {
-  const check = validate();
-  if (!check(alarm)) {
-    const problems = (check.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
-    throw new Error(`the alarm does not follow schemas/alarm.schema.json: ${problems}`);
-  }
+  assertFollowsSchema('alarm.schema.json', alarm, 'alarm');
 }
 
 /** Fraction of map pixels at or above `threshold` (0 for an empty map). */

@@ -64,6 +64,11 @@ export interface ModelLease<S> {
   use<T>(work: (session: S) => Promise<T>): Promise<T>;
   /** Loads the model now (at deploy) rather than on first use; resolves to its info. */
   preload(): Promise<ModelInfo>;
+  /**
+   * Loads the model file again (another machine wrote a new version to a shared path) and makes it
+   * the current model of every lease on it. When the file cannot be loaded, the model in use stays.
+   */
+  reload(): Promise<ModelInfo>;
   /** Gives the lease back; the last one disposes the session. Idempotent. */
   release(): Promise<void>;
 }
@@ -124,6 +129,7 @@ export class ModelRegistry<S extends Disposable, O> {
         return this.use(e, work);
       },
       preload: () => this.use(e, async (s) => this.loader.info(s)),
+      reload: () => (released ? Promise.reject(new Error('the model lease was released')) : this.reload(e)),
       release: async () => {
         if (released) return;
         released = true;
@@ -154,6 +160,21 @@ export class ModelRegistry<S extends Disposable, O> {
     }
     const info = modelInfo(path, model.header);
     this.events.emit('model', { path, info } satisfies ModelEvent);
+    return info;
+  }
+
+  private async reload(entry: Entry<S, O>): Promise<ModelInfo> {
+    const slot = new Slot(await this.loader.open(entry.path, entry.options));
+    if (this.entries.get(entry.path) !== entry) {
+      // every lease was given back while the file loaded: nobody will use or release it
+      await this.dispose(slot);
+      throw new Error('the model lease was released');
+    }
+    const previous = entry.current;
+    entry.current = Promise.resolve(slot);
+    if (previous) void this.retire(previous);
+    const info = this.loader.info(slot.session);
+    this.events.emit('model', { path: entry.path, info } satisfies ModelEvent);
     return info;
   }
 

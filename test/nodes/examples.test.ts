@@ -10,17 +10,7 @@ import { writeSyntheticDataset } from '../../src/synthetic';
 import { tempDir } from '../helpers';
 import { ALL_NODES, SMALL_MODEL, collect, helper } from './fixtures';
 import { NODE_TYPES } from './node-types';
-
-type FlowNode = { id: string; type: string; z?: string; wires?: string[][]; [k: string]: unknown };
-
-const EXAMPLES = path.resolve(__dirname, '../../../examples');
-/** A core node's module (inject, debug, function) from the installed Node-RED. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const core = (file: string) => require(`@node-red/nodes/core/${file}`);
-
-function readExample(file: string): FlowNode[] {
-  return JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8')) as FlowNode[];
-}
+import { EXAMPLES, core, readExample, type FlowNode } from '../support/example-flows';
 
 describe('example flows', function () {
   const files = fs
@@ -28,8 +18,8 @@ describe('example flows', function () {
     .filter((f) => f.endsWith('.json'))
     .sort();
 
-  it('five importable flows, every padim node type used, all references resolved', () => {
-    assert.equal(files.length, 5);
+  it('six importable flows, every padim node type used, all references resolved', () => {
+    assert.equal(files.length, 6);
     const used = new Set<string>();
     for (const file of files) {
       const flow = readExample(file);
@@ -50,14 +40,18 @@ describe('example flows', function () {
           'padim-fit': 'model',
           'padim-score': 'model',
           'mqtt out': 'broker',
+          'mqtt in': 'broker',
           'OpcUa-Client': 'endpoint',
         };
         const ref = refs[n.type];
         if (ref) assert.ok(ids.has(n[ref] as string), `${file}: ${n.id}.${ref}`);
+        // status and complete nodes watch nodes of the file
+        for (const watched of (n.scope as string[] | null | undefined) ?? [])
+          assert.ok(ids.has(watched), `${file}: ${n.id} watches ${watched}`);
       }
     }
     for (const type of NODE_TYPES) assert.ok(used.has(type), `${type} appears in an example`);
-    for (const type of ['mqtt out', 'OpcUa-Item', 'OpcUa-Client'])
+    for (const type of ['mqtt out', 'mqtt in', 'OpcUa-Item', 'OpcUa-Client'])
       assert.ok(used.has(type), `${type} appears`);
   });
 

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { assertValidAlarm } from '../../src/node-support/alarm';
+import { assertValidResult } from '../../src/node-support/result';
 import { ALL_NODES, helper, recordStatus, waitFor } from './fixtures';
 
 type Msg = Record<string, unknown>;
@@ -66,6 +67,18 @@ describe('padim-threshold node', function () {
     assert.equal(alarm.image, '/cam/0042.png');
     assert.equal(alarm.defectArea, 0.5);
     assert.equal(alarm.modelId, 'abcdef012345');
+    // every image, OK or NG, carries a result for a "last result" topic
+    const [okResult, ngResult] = seen.map((s) => s.msg.result as Msg);
+    assertValidResult(okResult);
+    assertValidResult(ngResult);
+    assert.equal(okResult.decision, 'OK');
+    assert.equal(okResult.alarm, false);
+    assert.equal(okResult.consecutiveNg, 0);
+    assert.equal(ngResult.decision, 'NG');
+    assert.equal(ngResult.alarm, true);
+    assert.equal(ngResult.image, '/cam/0042.png');
+    assert.equal(ngResult.modelId, 'abcdef012345');
+    assert.equal(ngResult.timestamp, alarm.timestamp);
     assert.equal(statuses.at(-1)?.text, 'OK 1 · NG 1 · padim-threshold.status.alarms 1');
     assert.equal(statuses.at(-1)?.fill, 'red');
   });

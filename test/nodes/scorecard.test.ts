@@ -104,7 +104,8 @@ describe('flow-library scorecard (on the packed file list)', function () {
       assert.ok(used.has(type), `${type} in an example`);
   });
 
-  it('ships the alarm schema the threshold node validates against', () => {
+  it('ships the alarm and result schemas the threshold node validates against', () => {
     assert.ok(files.has('schemas/alarm.schema.json'));
+    assert.ok(files.has('schemas/result.schema.json'));
   });
 });
