@@ -96,8 +96,8 @@ export = function register(RED: NodeAPI): void {
           modelId: (msg.padim as { modelId?: string } | undefined)?.modelId,
           now: new Date(),
         };
-        msg.result = buildResult({ ...common, ok: d.ok, consecutiveNg: d.consecutiveNg, alarm: d.alarm });
         if (d.alarm) msg.alarm = buildAlarm({ ...common, consecutive: d.consecutiveNg });
+        msg.result = buildResult({ ...common, ok: d.ok, consecutiveNg: d.consecutiveNg, alarm: d.alarm });
         showCounts(d.ok);
         send(d.ok ? [msg, null] : [null, msg]);
         done();
