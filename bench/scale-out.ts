@@ -171,7 +171,7 @@ async function main(): Promise<void> {
         // 1, 5 and 15 minute load averages at the end: above the number of cores, others were running
         loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
       },
-      note: 'measured on a machine shared with other jobs: ratios measured in the same run matter more than absolute rates',
+      note: 'ratios measured in the same run matter more than absolute rates; loadAverage is read at the end of the run, its own workers included',
       setup: {
         image: `${o.size}x${o.size} PNG (synthetic woven texture)`,
         backbone: 'builtin:filterbank',
