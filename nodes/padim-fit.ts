@@ -202,7 +202,10 @@ export = function register(RED: NodeAPI): void {
       }
       try {
         const image = imageFromPayload(msg.payload, checkImagePath);
-        // a path costs a few bytes; a Buffer is kept encoded (decoded only while fitting)
+        // a path costs a few bytes; a Buffer is kept encoded (decoded only while fitting); raw
+        // pixels are refused, as hundreds of them would fill memory before the fit starts
+        if (typeof image.input !== 'string' && !Buffer.isBuffer(image.input))
+          throw new Error(t('errors.rawImage'));
         collected.push(image.input);
       } catch (err) {
         done(asError(err));

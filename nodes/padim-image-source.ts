@@ -207,7 +207,9 @@ export = function register(RED: NodeAPI): void {
         try {
           const image = imageFromPayload(msg.payload, checkImagePath);
           const file = image.filename;
-          const bytes = typeof image.input === 'string' ? fs.readFileSync(image.input) : image.input;
+          // raw pixels never get here (payloadLooksLikeImage is false for them): encoded bytes or a path
+          const bytes =
+            typeof image.input === 'string' ? fs.readFileSync(image.input) : (image.input as Buffer);
           if (!sniffImageKind(bytes)) throw new Error(`${t('errors.notImage')}: ${file ?? 'msg.payload'}`);
           send({ ...msg, payload: bytes, ...(file ? { filename: file, ...mvtecLabel(file) } : {}) });
           done();

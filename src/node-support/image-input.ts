@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { RawImage } from '../types';
 
 export type ImageKind = 'png' | 'jpeg' | 'bmp' | 'tiff' | 'webp' | 'gif';
 
@@ -31,7 +32,8 @@ export function sniffImageKind(bytes: Uint8Array): ImageKind | undefined {
 
 /** The image as the core takes it: encoded bytes, or the path of a file. */
 export interface ImagePayload {
-  input: Buffer | string;
+  /** encoded bytes, a file path, or raw pixels ({ data, width, height, channels }) */
+  input: Buffer | string | RawImage;
   /** the file name when the payload was a path */
   filename?: string;
 }
@@ -80,8 +82,22 @@ export function imageFromPayload(payload: unknown, checkPath?: (file: string) =>
       }`,
     );
   }
+  // raw pixels from a camera driver: the core checks the shape and the values (NaN, range)
+  if (isRawImage(payload)) return { input: payload };
   const kind = payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload;
-  throw new Error(`msg.payload must be an image (Buffer, file path, data URL or base64 text); it is ${kind}`);
+  throw new Error(
+    `msg.payload must be an image (Buffer, file path, data URL, base64 text, or raw pixels ` +
+      `{ data, width, height, channels }); it is ${kind}`,
+  );
+}
+
+/** An object shaped like raw pixels: a typed array of samples and the three numbers of its shape. */
+function isRawImage(v: unknown): v is RawImage {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Partial<RawImage>;
+  const typed =
+    r.data instanceof Uint8Array || r.data instanceof Uint16Array || r.data instanceof Float32Array;
+  return typed && 'width' in r && 'height' in r && 'channels' in r;
 }
 
 /** True when msg.payload looks like an image rather than a trigger (a timestamp, an object). */

@@ -108,7 +108,13 @@ export async function badImages(): Promise<BadImage[]> {
     },
     { name: 'NaN in raw float input', input: rawFloat(NaN), refused: /NaN/ },
     { name: 'Infinity in raw float input', input: rawFloat(Infinity), refused: /Infinity/ },
+    {
+      name: 'raw float input of the wrong length',
+      input: { ...rawFloat(0.5), width: 5 },
+      refused: /expected 5x4x3/,
+    },
     // decoded: these are images, only unusual ones
+    { name: 'raw float pixels in [0, 1]', input: rawFloat(0.25) },
     {
       name: '1x1 image',
       input: await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } })
