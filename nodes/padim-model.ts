@@ -20,7 +20,7 @@ export = function register(RED: NodeAPI): void {
    */
   function safeSettings(def: ModelDef): ModelSettings {
     const settings = parseModelSettings(def, baseDir(RED));
-    const policy = pathPolicy(RED);
+    const policy = pathPolicy(RED, true);
     policy.check(settings.path, 'model file');
     const backbone = settings.fit.backbone ?? '';
     if (backbone.endsWith('.onnx')) policy.check(backbone, 'backbone file');
