@@ -572,8 +572,8 @@ function describeInput(input: { size?: SizeProtocol; normalisation?: Normalisati
   return JSON.stringify(input);
 }
 
-/** Refuse a model that was fitted for another backbone or input protocol than the caller's. */
-function checkExpectations(path: string, h: ModelHeader, opts: LoadModelOptions): void {
+/** Refuses a model that was fitted for another backbone or input protocol than the caller's. */
+export function checkModelExpectations(path: string, h: ModelHeader, opts: LoadModelOptions): void {
   const wanted = opts.expectBackboneSha256;
   if (wanted !== undefined && wanted.toLowerCase() !== String(h.backbone?.sha256).toLowerCase()) {
     throw new ModelFileError(
@@ -689,7 +689,7 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
   const fh = await openModel(path);
   try {
     const { header, sections } = await readFraming(path, fh);
-    checkExpectations(path, header, opts);
+    checkModelExpectations(path, header, opts);
     const verify = opts.verify ?? true;
     const { cells, dims } = headerShape(path, header);
     const chunkCells = resolveChunkCells(opts.chunkCells, cells, dims);

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ModelHeader, PadimModel } from '../model';
-import { loadModel, type LoadModelOptions } from '../model-file';
+import { checkModelExpectations, loadModel, type LoadModelOptions } from '../model-file';
 import { Scorer, type ScorerOptions } from '../scorer';
 
 /** What a flow may want to know about the model in use (small, JSON-friendly). */
@@ -52,6 +52,12 @@ export interface SessionLoader<S extends Disposable, O> {
   open(path: string, options: O): Promise<S>;
   fromModel(model: PadimModel, path: string, options: O): Promise<S>;
   info(session: S): ModelInfo;
+  /**
+   * Throws when the session's model does not suit `options`: a lease whose options differ from
+   * the first lease's (a second configuration pointing at the same file) shares the session
+   * opened with the first one's, so its own expectations are checked on the session instead.
+   */
+  check?(session: S, options: O): void;
 }
 
 /** A node's hold on a shared model. */
@@ -112,7 +118,10 @@ export class ModelRegistry<S extends Disposable, O> {
     return [...this.entries.keys()];
   }
 
-  /** Takes a lease on the model at `path` (an absolute path). The first lease's options are used. */
+  /**
+   * Takes a lease on the model at `path` (an absolute path). The session is opened with the first
+   * lease's options; a later lease with other options has them checked on it (loader.check).
+   */
   acquire(path: string, options: O): ModelLease<S> {
     let entry = this.entries.get(path);
     if (!entry) {
@@ -122,13 +131,23 @@ export class ModelRegistry<S extends Disposable, O> {
     entry.refs++;
     const e = entry;
     let released = false;
+    const suits = (s: S) => {
+      if (options !== e.options) this.loader.check?.(s, options);
+    };
     return {
       path,
       use: (work) => {
         if (released) return Promise.reject(new Error('the model lease was released'));
-        return this.use(e, work);
+        return this.use(e, async (s) => {
+          suits(s);
+          return work(s);
+        });
       },
-      preload: () => this.use(e, async (s) => this.loader.info(s)),
+      preload: () =>
+        this.use(e, async (s) => {
+          suits(s);
+          return this.loader.info(s);
+        }),
       reload: () => (released ? Promise.reject(new Error('the model lease was released')) : this.reload(e)),
       release: async () => {
         if (released) return;
@@ -248,6 +267,7 @@ export interface ScoringOptions extends ScorerOptions {
 export interface ScoringSession extends Disposable {
   scorer: Scorer;
   info: ModelInfo;
+  header: ModelHeader;
 }
 
 const scorerLoader: SessionLoader<ScoringSession, ScoringOptions> = {
@@ -257,9 +277,15 @@ const scorerLoader: SessionLoader<ScoringSession, ScoringOptions> = {
   },
   async fromModel(model, path, options) {
     const scorer = await Scorer.open(model, options);
-    return { scorer, info: modelInfo(path, model.header), dispose: () => scorer.dispose() };
+    return {
+      scorer,
+      info: modelInfo(path, model.header),
+      header: model.header,
+      dispose: () => scorer.dispose(),
+    };
   },
   info: (s) => s.info,
+  check: (s, options) => checkModelExpectations(s.info.path, s.header, { expectInput: options.expectInput }),
 };
 
 /** One registry per process: every node module loads this file once (require cache). */

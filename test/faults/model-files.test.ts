@@ -211,5 +211,30 @@ describe('faults: model files', function () {
         assert.equal(sha256File(file), bytes, 'a refused file is left as it is');
       });
     }
+
+    it('a second configuration on the same file with another input size is refused; the first keeps scoring', async () => {
+      const { modelPath, good } = await faultModel();
+      await helper.load(ALL_NODES, [
+        { id: 'm1', type: 'padim-model', path: modelPath, ...SMALL_MODEL },
+        { id: 'm2', type: 'padim-model', path: modelPath, ...SMALL_MODEL, size: '32x32' },
+        { id: 's1', type: 'padim-score', model: 'm1', wires: [['out']] },
+        { id: 's2', type: 'padim-score', model: 'm2', wires: [['out']] },
+        { id: 'out', type: 'helper' },
+        ...CATCH_NODES,
+      ]);
+      const caught = new Promise<Record<string, unknown>>((resolve) =>
+        helper.getNode('caught').once('input', resolve),
+      );
+      helper.getNode('s2').receive({ payload: good });
+      assert.match(
+        ((await caught).error as { message: string }).message,
+        /expects input .*"width":64.*not .*"width":32/,
+      );
+      const scored = new Promise<Record<string, unknown>>((resolve) =>
+        helper.getNode('out').once('input', resolve),
+      );
+      helper.getNode('s1').receive({ payload: good });
+      assert.equal(typeof ((await scored).payload as { score: unknown }).score, 'number');
+    });
   });
 });

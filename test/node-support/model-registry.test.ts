@@ -45,6 +45,35 @@ const model = (threshold: number) =>
   ({ header: { threshold, nTrain: 2, backbone: { id: 'b' }, createdAt: 'now' } }) as unknown as PadimModel;
 
 describe('ModelRegistry', () => {
+  it("checks a later lease's own options on the shared session", async () => {
+    const { loader } = fakeLoader();
+    const checked: unknown[] = [];
+    const strict: SessionLoader<Fake, { size: string }> = {
+      ...(loader as unknown as SessionLoader<Fake, { size: string }>),
+      check: (s, o) => {
+        checked.push(o);
+        if (o.size !== '64') throw new Error(`${s.name} was fitted for 64, not ${o.size}`);
+      },
+    };
+    const reg = new ModelRegistry(strict);
+    const first = { size: '64' };
+    const a = reg.acquire('/m', first);
+    const same = reg.acquire('/m', first);
+    const alike = reg.acquire('/m', { size: '64' });
+    const other = reg.acquire('/m', { size: '128' });
+    await a.preload();
+    await same.use(async () => 1);
+    assert.deepEqual(checked, [], 'the options the session was opened with are not checked again');
+    await alike.preload();
+    await assert.rejects(other.preload(), /fitted for 64, not 128/);
+    await assert.rejects(
+      other.use(async () => 1),
+      /not 128/,
+    );
+    assert.equal(await a.use(async (s) => s.name), 'file:/m', 'the first lease still works');
+    for (const l of [a, same, alike, other]) await l.release();
+  });
+
   it('loads a model once for all leases and disposes it with the last release', async () => {
     const { loader, made } = fakeLoader();
     const reg = new ModelRegistry(loader);
