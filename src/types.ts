@@ -17,7 +17,8 @@ export const IMAGENET_NORMALISATION: Normalisation = {
 
 /**
  * How an image of any size becomes the network input.
- * - `resize`: squash to exactly width x height (anomalib's protocol, default 256x256).
+ * - `resize`: squash to exactly width x height (anomalib's protocol, 256x256; `auto` in input-size.ts
+ *   resolves to a resize that keeps the training images' aspect).
  * - `resize-crop`: scale so the shorter side is `resize`, then centre-crop width x height
  *   (the PaDiM paper: resize 256, crop 224).
  */
