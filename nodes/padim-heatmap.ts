@@ -6,11 +6,11 @@
  * topic `padim-heatmap/<node id>` (at most a few times a second); the editor's .html draws it
  * under the node. The node's button turns the preview on and off through an admin endpoint.
  */
-import * as path from 'node:path';
 import sharp from 'sharp';
 import { mapToOriginal } from '../src/anomaly-map';
 import { encodeRgb, loadRgb, overlay, type HeatmapOptions, type RgbImage } from '../src/heatmap';
 import { drawLabel } from '../src/node-support/label-font';
+import { joinUnnormalised } from '../src/node-support/path-policy';
 import type { InputGeometry, ScoreMap } from '../src/types';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from './lib/red';
 import { pathChecker } from './lib/paths';
@@ -167,8 +167,10 @@ export = function register(RED: NodeAPI): void {
     node.on('input', async (msg, send, done) => {
       try {
         const { map, geometry } = readMap(msg.anomalyMap);
-        const source = imageOf(msg);
-        if (typeof source === 'string') checkImagePath(path.resolve(source));
+        const given = imageOf(msg);
+        // the path the allow-list checked (links resolved) is the one read
+        const source =
+          typeof given === 'string' ? checkImagePath(joinUnnormalised(process.cwd(), given)) : given;
         const image = await loadRgb(source);
         const result = (msg.payload ?? {}) as { score?: number; threshold?: number };
         const decision = msg.decision as { ok?: boolean; scoreThreshold?: number } | undefined;

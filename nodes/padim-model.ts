@@ -21,15 +21,19 @@ export = function register(RED: NodeAPI): void {
   function safeSettings(def: ModelDef): ModelSettings {
     const settings = parseModelSettings(def, baseDir(RED));
     const policy = pathPolicy(RED, true);
-    policy.check(settings.path, 'model file');
-    const backbone = settings.fit.backbone ?? '';
-    if (backbone.endsWith('.onnx')) policy.check(backbone, 'backbone file');
+    // the editor's text as typed (not normalised), so links are followed before `..`; the
+    // checked path (with an allow-list, the real location) is the one opened
+    const modelPath = policy.check((def.path ?? '').trim(), 'model file');
+    const typedBackbone = (def.backbone ?? '').trim();
+    const backbone = typedBackbone.endsWith('.onnx')
+      ? policy.check(typedBackbone, 'backbone file')
+      : (settings.fit.backbone ?? '');
     const limit = RED.settings.padimMaxPixels ?? DEFAULT_MAX_PIXELS;
     if (typeof limit !== 'number' || !Number.isFinite(limit) || limit < 1)
       throw new Error(`padimMaxPixels in Node-RED's settings must be a number >= 1, got ${String(limit)}`);
     return {
-      path: settings.path,
-      fit: { ...settings.fit, maxPixels: limit },
+      path: modelPath,
+      fit: { ...settings.fit, backbone, maxPixels: limit },
       scorer: {
         ...settings.scorer,
         maxPixels: limit,

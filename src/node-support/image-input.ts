@@ -6,8 +6,8 @@
  * else is refused with a message that says what was expected.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { RawImage } from '../types';
+import { joinUnnormalised } from './path-policy';
 
 export type ImageKind = 'png' | 'jpeg' | 'bmp' | 'tiff' | 'webp' | 'gif';
 
@@ -71,9 +71,10 @@ export function imageFromPayload(payload: unknown, checkPath?: (file: string) =>
     if (text === '') throw new Error('msg.payload is an empty string');
     if (DATA_URL.test(text)) return { input: fromBase64(text.slice(text.indexOf(',') + 1), 'a data URL') };
     const stat = statOrUndefined(text);
-    // relative paths are read from the working directory, so that is where they are checked
-    if (stat && checkPath) checkPath(path.resolve(text));
-    if (stat?.isFile()) return { input: text, filename: text };
+    // relative paths are read from the working directory, so that is where they are checked; the
+    // checker returns the path it checked (links resolved), and that is the one read
+    const file = stat && checkPath ? checkPath(joinUnnormalised(process.cwd(), text)) : text;
+    if (stat?.isFile()) return { input: file, filename: text };
     if (stat?.isDirectory()) throw new Error(`msg.payload is a folder, not an image file: ${text}`);
     if (text.length >= 16 && BASE64.test(text)) return { input: fromBase64(text, 'base64 text') };
     throw new Error(

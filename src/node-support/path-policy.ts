@@ -27,26 +27,37 @@ export class PathNotAllowedError extends Error {
 }
 
 /**
- * The real location of `p` (absolute): symbolic links and `..` resolved. Parts that do not
- * exist yet are appended to the real path of the nearest existing ancestor.
+ * `p` made absolute by joining it to `base` as text, without normalising it: `..` must be applied
+ * after the symbolic links before it are followed (as the kernel does when the file is opened),
+ * not removed from the text first. `/data/images/x/../key` with a link `x -> /secret/sub` opens
+ * `/secret/key`, while path.resolve would make it `/data/images/key`.
+ */
+export function joinUnnormalised(base: string, p: string): string {
+  return path.isAbsolute(p) ? p : `${base}${path.sep}${p}`;
+}
+
+/**
+ * The real location of `p` (absolute, not normalised: see joinUnnormalised): symbolic links and
+ * `..` resolved in the order the kernel resolves them. When the path does not exist (yet), the
+ * longest existing prefix of its components is resolved and the rest applied to it as text:
+ * parts that do not exist cannot be links.
  */
 export function realLocation(p: string): string {
-  const absolute = path.resolve(p);
-  const missing: string[] = [];
-  let existing = absolute;
-  for (;;) {
+  const parts = p.split(path.sep);
+  for (let n = parts.length; n > 0; n--) {
+    const prefix = parts.slice(0, n).join(path.sep) || path.sep;
+    let real: string;
     try {
-      return path.join(fs.realpathSync.native(existing), ...missing.reverse());
+      real = fs.realpathSync.native(prefix);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // ENOENT: not there yet; ENOTDIR: a file used as a folder, no further than its parent
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
-      const parent = path.dirname(existing);
-      if (parent === existing) return absolute;
-      missing.push(path.basename(existing));
-      existing = parent;
+      continue;
     }
+    return path.resolve(real, ...parts.slice(n));
   }
+  return path.resolve(p);
 }
 
 /** True when `child` is `dir` or lies below it (both absolute, resolved). */
@@ -87,18 +98,20 @@ export class PathPolicy {
   }
 
   /**
-   * `p` as an absolute path (relative ones from baseDir), after checking that its real location
-   * is inside an allowed directory. Throws PathNotAllowedError naming the path when it is not.
+   * `p` as an absolute path (relative ones from baseDir) after checking that its real location is
+   * inside an allowed directory; with an allow-list, the real location itself, which is what the
+   * caller must open. Throws PathNotAllowedError naming the path when it is not.
    * `what` names the path in the message ("model file", "image folder").
    */
   check(p: string, what = 'path'): string {
     if (typeof p !== 'string' || p.trim() === '' || p.includes('\0')) {
       throw new PathNotAllowedError(String(p), `the ${what} is not a usable path: ${JSON.stringify(p)}`);
     }
-    const absolute = path.resolve(this.baseDir, p.trim());
-    if (!this.roots) return absolute;
+    if (!this.roots) return path.resolve(this.baseDir, p.trim());
+    const absolute = joinUnnormalised(this.baseDir, p.trim());
     const real = realLocation(absolute);
-    if (this.roots.some((root) => isInside(root, real))) return absolute;
+    // the caller opens the resolved path, so what is opened is what was checked
+    if (this.roots.some((root) => isInside(root, real))) return real;
     const shown = real === absolute ? absolute : `${absolute} (really ${real})`;
     throw new PathNotAllowedError(
       absolute,

@@ -57,6 +57,20 @@ describe('path allow-list (padimAllowedPaths)', () => {
     assert.ok(policy().check(path.join(root, 'link-in')));
   });
 
+  it('follows a link before the .. after it, as opening the file does', () => {
+    // allowed/deep -> secret/sub: allowed/deep/../key.txt opens secret/key.txt
+    fs.mkdirSync(path.join(secret, 'sub'), { recursive: true });
+    fs.symlinkSync(path.join(secret, 'sub'), path.join(allowed, 'deep'));
+    const sneaky = `${allowed}/deep/../key.txt`; // not path.join: that would drop the .. first
+    assert.equal(fs.readFileSync(sneaky, 'utf8'), 'x', 'the kernel opens the secret file');
+    refused(sneaky);
+    refused('allowed/deep/../key.txt');
+    refused(`${allowed}/deep/../new-model.padim`);
+    // what check returns is the real location: the file that will be opened
+    assert.equal(policy().check(`${allowed}/sub/../a.png`), path.join(allowed, 'a.png'));
+    assert.equal(policy().check(path.join(root, 'link-in')), path.join(allowed, 'sub'));
+  });
+
   it('does not take a folder whose name only starts with an allowed one', () => {
     fs.mkdirSync(`${allowed}-evil`, { recursive: true });
     refused(`${allowed}-evil`);
