@@ -86,18 +86,16 @@ export async function heldOutDistances(
     const cells = chunkLength(gaussian, chunk);
     const first = chunk * gaussian.chunkCells;
     const w = new Float32Array(cells * d * m);
-    const cellScale = (c: number) => Math.sqrt(keptFraction ? keptFraction[first + c] : 1);
     for (let c = 0; c < cells; c++) {
       const base = (first + c) * d;
-      const f = cellScale(c);
       for (let i = 0; i < d; i++) {
         let meanK = 0;
         for (const x of heldOut) meanK += x[base + i];
         meanK /= k;
         const meanRest = (n * gaussian.mean[base + i] - k * meanK) / (n - k);
         const row = (c * d + i) * m;
-        for (let h = 0; h < k; h++) w[row + h] = (heldOut[h][base + i] - meanK) * scale * f;
-        w[row + k] = mergeWeight * (meanK - meanRest) * scale * f;
+        for (let h = 0; h < k; h++) w[row + h] = (heldOut[h][base + i] - meanK) * scale;
+        w[row + k] = mergeWeight * (meanK - meanRest) * scale;
       }
     }
     const g = await linalg.sandwich(w, gaussian.precision[chunk], cells, d, m);
@@ -107,13 +105,17 @@ export async function heldOutDistances(
     const iMinusG = new Float64Array(m * m);
     const y = new Float64Array(m * k);
     for (let c = 0; c < cells; c++) {
-      const f = cellScale(c);
+      // With shrinkage the data's share of the covariance is f^2 = 1 - rho: the columns of W
+      // count f times and a_h 1/f times. Both are left out of W and a and f^2 kept on G alone,
+      // (I - f^2 G) y = a, q = (G a) . y: the same q, and finite where rho = 1 (f = 0: a cell
+      // with no variance, or OAS clipped), where 1/f would make it NaN.
+      const f2 = keptFraction ? keptFraction[first + c] : 1;
       for (let h = 0; h < k; h++) {
-        a[h * k + h] = 1 / (scale * f);
-        a[k * k + h] = 1 / (scale * mergeWeight * f);
+        a[h * k + h] = 1 / scale;
+        a[k * k + h] = 1 / (scale * mergeWeight);
       }
       const gc = g.subarray(c * m * m, (c + 1) * m * m);
-      for (let i = 0; i < m * m; i++) iMinusG[i] = (i % (m + 1) === 0 ? 1 : 0) - gc[i];
+      for (let i = 0; i < m * m; i++) iMinusG[i] = (i % (m + 1) === 0 ? 1 : 0) - f2 * gc[i];
       y.set(a);
       solveInPlace(iMinusG, y, m, k);
       // q_h = (G a_h) . y_h, and G a_h only needs rows h and K of G (a_h has two non-zeros)

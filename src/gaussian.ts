@@ -199,6 +199,8 @@ export class GaussianAccumulator {
           d,
           inverseType,
         );
+        // the raw merged co-moment is what is stored (the next update merges statistics, not shrunk ones)
+        if (opts.shrink) result.comoment = Float32Array.from(chunkComoment);
       } else {
         const sums = this.chunks[k] as ChunkSums;
         for (let i = 0; i < n * d; i++)

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { BatchedLinalg } from '../src/batched-linalg';
 import { heldOutDistances } from '../src/calibration';
+import { fitModel } from '../src/fit';
 import { GaussianAccumulator } from '../src/gaussian';
+import { saveModel } from '../src/model-file';
 import { gaussianSample, seededRng } from '../src/random';
+import type { RawImage } from '../src/types';
+import { tempDir } from './helpers';
 
 describe('held-out calibration distances (Woodbury, no refit)', () => {
   const linalg = new BatchedLinalg({ threads: 1 });
@@ -48,6 +54,30 @@ describe('held-out calibration distances (Woodbury, no refit)', () => {
         const got = fast[h][c];
         assert.ok(Math.abs(got - expected) < 2e-3 * expected, `cell ${c} image ${h}: ${got} vs ${expected}`);
       }
+    }
+  });
+
+  it('stay finite when shrinkage takes a cell all the way to the identity (a plain background)', async () => {
+    // 8 images, flat grey except a noisy stripe on the right: the flat cells have no variance,
+    // so OAS gives them rho = 1; few images for d = 60 turn shrinkage on
+    const rng = seededRng(9);
+    const images: RawImage[] = Array.from({ length: 8 }, () => {
+      const data = new Uint8Array(64 * 64 * 3).fill(128);
+      for (let y = 0; y < 64; y++)
+        for (let x = 56; x < 64; x++)
+          data.fill(Math.floor(rng() * 255), (y * 64 + x) * 3, (y * 64 + x) * 3 + 3);
+      return { data, width: 64, height: 64, channels: 3 };
+    });
+    const model = await fitModel(images, { size: { kind: 'resize', width: 64, height: 64 }, threads: 1 });
+    assert.ok(model.header.shrinkage, 'shrinkage was applied');
+    const t = model.header.trainScores;
+    for (const v of [t.min, t.max, t.mean, model.header.threshold])
+      assert.ok(Number.isFinite(v), `calibration scores finite: ${JSON.stringify(t)}`);
+    const dir = tempDir('padim-calib-');
+    try {
+      await saveModel(path.join(dir, 'm.padim'), model); // refused a NaN header field before
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

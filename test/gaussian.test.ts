@@ -228,6 +228,14 @@ describe('GaussianAccumulator (streaming mean and covariance)', () => {
       const a = shrunk.precision[0][i];
       assert.ok(Math.abs(a - merged.precision[0][i]) < 1e-3 * Math.max(1, Math.abs(a)));
     }
+    // and the update stores the raw merged co-moment too, so a later update merges raw statistics
+    for (let i = 0; i < shrunk.comoment![0].length; i++) {
+      const a = shrunk.comoment![0][i];
+      assert.ok(
+        Math.abs(a - merged.comoment![0][i]) < 1e-3 * Math.max(1, Math.abs(a)),
+        `updated co-moment ${i}: ${merged.comoment![0][i]} vs ${a}`,
+      );
+    }
   });
 
   it('refuses fewer than two images and embeddings of the wrong size', async () => {
