@@ -53,9 +53,9 @@ export interface SessionLoader<S extends Disposable, O> {
   fromModel(model: PadimModel, path: string, options: O): Promise<S>;
   info(session: S): ModelInfo;
   /**
-   * Throws when the session's model does not suit `options`: a lease whose options differ from
-   * the first lease's (a second configuration pointing at the same file) shares the session
-   * opened with the first one's, so its own expectations are checked on the session instead.
+   * Throws when the session's model does not suit `options` (a model fitted for another input
+   * size than the lease's configuration). Sessions are shared by every lease on a file, so this
+   * is checked per lease, not when the file is opened.
    */
   check?(session: S, options: O): void;
 }
@@ -120,7 +120,9 @@ export class ModelRegistry<S extends Disposable, O> {
 
   /**
    * Takes a lease on the model at `path` (an absolute path). The session is opened with the first
-   * lease's options; a later lease with other options has them checked on it (loader.check).
+   * lease's options (provider, threads); what each lease expects of the model (loader.check) is
+   * checked on every use, so a configuration that does not suit the file is refused whichever
+   * configuration was deployed first.
    */
   acquire(path: string, options: O): ModelLease<S> {
     let entry = this.entries.get(path);
@@ -131,9 +133,8 @@ export class ModelRegistry<S extends Disposable, O> {
     entry.refs++;
     const e = entry;
     let released = false;
-    const suits = (s: S) => {
-      if (options !== e.options) this.loader.check?.(s, options);
-    };
+    // every lease checks its own expectations: the session is shared whoever opened it
+    const suits = (s: S) => this.loader.check?.(s, options);
     return {
       path,
       use: (work) => {
@@ -272,7 +273,8 @@ export interface ScoringSession extends Disposable {
 
 const scorerLoader: SessionLoader<ScoringSession, ScoringOptions> = {
   async open(path, options) {
-    const model = await loadModel(path, { expectInput: options.expectInput });
+    // what the model must have been fitted for is checked per lease (check below)
+    const model = await loadModel(path);
     return this.fromModel(model, path, options);
   },
   async fromModel(model, path, options) {

@@ -45,7 +45,7 @@ const model = (threshold: number) =>
   ({ header: { threshold, nTrain: 2, backbone: { id: 'b' }, createdAt: 'now' } }) as unknown as PadimModel;
 
 describe('ModelRegistry', () => {
-  it("checks a later lease's own options on the shared session", async () => {
+  it("checks each lease's own options on the shared session, whichever lease came first", async () => {
     const { loader } = fakeLoader();
     const checked: unknown[] = [];
     const strict: SessionLoader<Fake, { size: string }> = {
@@ -63,7 +63,7 @@ describe('ModelRegistry', () => {
     const other = reg.acquire('/m', { size: '128' });
     await a.preload();
     await same.use(async () => 1);
-    assert.deepEqual(checked, [], 'the options the session was opened with are not checked again');
+    assert.deepEqual(checked, [first, first], 'every lease is checked, the first one too');
     await alike.preload();
     await assert.rejects(other.preload(), /fitted for 64, not 128/);
     await assert.rejects(
@@ -72,6 +72,12 @@ describe('ModelRegistry', () => {
     );
     assert.equal(await a.use(async (s) => s.name), 'file:/m', 'the first lease still works');
     for (const l of [a, same, alike, other]) await l.release();
+    // the unsuitable configuration deployed first does not decide for the others
+    const wrongFirst = reg.acquire('/m', { size: '128' });
+    const right = reg.acquire('/m', { size: '64' });
+    await assert.rejects(wrongFirst.preload(), /not 128/);
+    assert.equal(await right.use(async (s) => s.name), 'file:/m');
+    for (const l of [wrongFirst, right]) await l.release();
   });
 
   it('loads a model once for all leases and disposes it with the last release', async () => {
