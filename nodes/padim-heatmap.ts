@@ -9,9 +9,10 @@
 import sharp from 'sharp';
 import { mapToOriginal } from '../src/anomaly-map';
 import { encodeRgb, loadRgb, overlay, type HeatmapOptions, type RgbImage } from '../src/heatmap';
+import { asRawImage } from '../src/node-support/image-input';
 import { drawLabel } from '../src/node-support/label-font';
 import { joinUnnormalised } from '../src/node-support/path-policy';
-import type { InputGeometry, ScoreMap } from '../src/types';
+import type { InputGeometry, RawImage, ScoreMap } from '../src/types';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from './lib/red';
 import { pathChecker } from './lib/paths';
 import { asError, booleanSetting, formatScore, numberSetting } from './lib/util';
@@ -54,9 +55,14 @@ function readMap(v: unknown): { map: ScoreMap; geometry?: InputGeometry } {
   return { map: { data, width, height }, geometry: m.geometry };
 }
 
-/** The image the map belongs to: msg.image (set by padim-score), msg.filename, or a Buffer payload. */
-function imageOf(msg: NodeMessage): Buffer | string {
+/**
+ * The image the map belongs to: msg.image (set by padim-score: bytes, a path or raw pixels),
+ * msg.filename, or a Buffer payload.
+ */
+function imageOf(msg: NodeMessage): Buffer | string | RawImage {
   if (Buffer.isBuffer(msg.image) || (typeof msg.image === 'string' && msg.image)) return msg.image;
+  const raw = asRawImage(msg.image);
+  if (raw) return raw;
   if (typeof msg.filename === 'string' && msg.filename) return msg.filename;
   if (Buffer.isBuffer(msg.payload)) return msg.payload;
   throw new Error(

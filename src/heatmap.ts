@@ -131,14 +131,21 @@ export async function renderHeatmap(
 
 /**
  * Decodes an image for display at its own size (EXIF orientation applied, alpha dropped,
- * 8-bit sRGB), to draw a heatmap on.
+ * 8-bit sRGB), to draw a heatmap on. Raw pixels (a camera driver's, through padim-score's
+ * msg.image) are converted the same way; an RgbImage is taken as it is.
  */
-export async function loadRgb(input: Buffer | string | RgbImage): Promise<RgbImage> {
-  if (typeof input !== 'string' && !Buffer.isBuffer(input)) return input;
-  const bytes = typeof input === 'string' ? await fs.readFile(input) : input;
-  const pipeline = isBmp(bytes)
-    ? rawPipeline(decodeBmp(bytes))
-    : sharp(bytes, { limitInputPixels: DEFAULT_MAX_PIXELS }).rotate();
+export async function loadRgb(input: Buffer | string | RgbImage | RawImage): Promise<RgbImage> {
+  let pipeline: ReturnType<typeof sharp>;
+  if (typeof input === 'string' || Buffer.isBuffer(input)) {
+    const bytes = typeof input === 'string' ? await fs.readFile(input) : input;
+    pipeline = isBmp(bytes)
+      ? rawPipeline(decodeBmp(bytes))
+      : sharp(bytes, { limitInputPixels: DEFAULT_MAX_PIXELS }).rotate();
+  } else if ('channels' in input) {
+    pipeline = rawPipeline(input);
+  } else {
+    return input;
+  }
   const { data, info } = await pipeline
     .removeAlpha()
     .toColourspace('srgb')
@@ -155,9 +162,20 @@ function isBmp(bytes: Buffer): boolean {
   return bytes.length > 2 && bytes[0] === 0x42 && bytes[1] === 0x4d;
 }
 
+/** Raw samples for sharp: float [0, 1] to 8 bits for display, 16-bit kept (sharp reads its type). */
 function rawPipeline(raw: RawImage): ReturnType<typeof sharp> {
-  const data = Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength);
-  return sharp(data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+  const samples =
+    raw.data instanceof Float32Array
+      ? Uint8Array.from(raw.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255))
+      : raw.data;
+  const data =
+    samples instanceof Uint16Array
+      ? samples
+      : Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
+  return sharp(data, {
+    raw: { width: raw.width, height: raw.height, channels: raw.channels },
+    limitInputPixels: DEFAULT_MAX_PIXELS,
+  });
 }
 
 /**

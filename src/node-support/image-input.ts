@@ -6,6 +6,7 @@
  * else is refused with a message that says what was expected.
  */
 import * as fs from 'node:fs';
+import { types } from 'node:util';
 import type { RawImage } from '../types';
 import { joinUnnormalised } from './path-policy';
 
@@ -62,7 +63,8 @@ function fromBase64(text: string, what: string): Buffer {
  * passed through `checkPath` (the allow-list, see path-policy.ts), which throws to refuse it.
  */
 export function imageFromPayload(payload: unknown, checkPath?: (file: string) => string): ImagePayload {
-  if (Buffer.isBuffer(payload) || payload instanceof Uint8Array) {
+  // util.types: a Uint8Array made in a Function node's context is not `instanceof` this one's
+  if (Buffer.isBuffer(payload) || types.isUint8Array(payload)) {
     if (payload.length === 0) throw new Error('msg.payload is an empty Buffer');
     return { input: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) };
   }
@@ -84,7 +86,8 @@ export function imageFromPayload(payload: unknown, checkPath?: (file: string) =>
     );
   }
   // raw pixels from a camera driver: the core checks the shape and the values (NaN, range)
-  if (isRawImage(payload)) return { input: payload };
+  const raw = asRawImage(payload);
+  if (raw) return { input: raw };
   const kind = payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload;
   throw new Error(
     `msg.payload must be an image (Buffer, file path, data URL, base64 text, or raw pixels ` +
@@ -92,18 +95,28 @@ export function imageFromPayload(payload: unknown, checkPath?: (file: string) =>
   );
 }
 
-/** An object shaped like raw pixels: a typed array of samples and the three numbers of its shape. */
-function isRawImage(v: unknown): v is RawImage {
-  if (typeof v !== 'object' || v === null) return false;
-  const r = v as Partial<RawImage>;
-  const typed =
-    r.data instanceof Uint8Array || r.data instanceof Uint16Array || r.data instanceof Float32Array;
-  return typed && 'width' in r && 'height' in r && 'channels' in r;
+/**
+ * Raw pixels ({ data, width, height, channels }) as this module's typed arrays. A Function node
+ * runs in its own JavaScript context, whose typed arrays fail `instanceof` here, so the sample
+ * type is read with util.types and the samples wrapped (not copied) in a local array.
+ */
+export function asRawImage(v: unknown): RawImage | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const r = v as { data?: unknown; width?: unknown; height?: unknown; channels?: unknown };
+  if (!('width' in r && 'height' in r && 'channels' in r)) return undefined;
+  const d = r.data;
+  let data: RawImage['data'];
+  if (types.isFloat32Array(d)) data = new Float32Array(d.buffer, d.byteOffset, d.length);
+  else if (types.isUint16Array(d)) data = new Uint16Array(d.buffer, d.byteOffset, d.length);
+  else if (types.isUint8Array(d)) data = new Uint8Array(d.buffer, d.byteOffset, d.length);
+  else return undefined;
+  // the core checks the shape and the values
+  return { data, width: r.width, height: r.height, channels: r.channels } as RawImage;
 }
 
 /** True when msg.payload looks like an image rather than a trigger (a timestamp, an object). */
 export function payloadLooksLikeImage(payload: unknown): boolean {
-  if (Buffer.isBuffer(payload) || payload instanceof Uint8Array) return payload.length > 0;
+  if (Buffer.isBuffer(payload) || types.isUint8Array(payload)) return payload.length > 0;
   if (typeof payload !== 'string') return false;
   const text = payload.trim();
   return (

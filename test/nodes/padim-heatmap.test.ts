@@ -67,6 +67,21 @@ describe('padim-heatmap node', function () {
     assert.equal(preview.width, 32);
   });
 
+  it('draws on raw pixels scored by padim-score (a camera driver sending { data, width, height, channels })', async () => {
+    await helper.load(ALL_NODES, flow({ preview: false }));
+    const out = collect(helper.getNode('out'), 1);
+    const { data, info } = await sharp(defectFile).raw().toBuffer({ resolveWithObject: true });
+    const floats = Float32Array.from(data, (v) => v / 255);
+    helper.getNode('s1').receive({
+      payload: { data: floats, width: info.width, height: info.height, channels: info.channels },
+    });
+    const msg = (await out)[0];
+    const meta = await sharp(msg.payload as Buffer).metadata();
+    assert.equal(meta.format, 'png');
+    assert.equal(meta.width, info.width);
+    assert.ok((msg.decision as Msg).ok === false, 'the defect image is NG as raw pixels too');
+  });
+
   it('JPEG to another property keeps msg.payload; the preview can be switched off and on', async () => {
     await helper.load(ALL_NODES, flow({ format: 'jpeg', property: 'heatmap', label: false, preview: false }));
     const out = collect(helper.getNode('out'), 1);
