@@ -21,9 +21,24 @@ interface ThresholdDef extends NodeDef {
   line?: string;
 }
 
+/**
+ * A padim-score result whose numbers the alarm and result schemas accept: checked before the
+ * decision, so a message that cannot be reported does not move the counts and the debounce.
+ */
 function isScoreResult(v: unknown): v is ScoreLike {
-  return typeof v === 'object' && v !== null && typeof (v as ScoreLike).score === 'number';
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as ScoreLike;
+  const optionalFinite = (x: unknown) => x === undefined || x === null || Number.isFinite(x);
+  return Number.isFinite(r.score) && optionalFinite(r.normalizedScore) && optionalFinite(r.threshold);
 }
+
+function modelIdOf(padim: unknown): string | undefined {
+  const id = (padim as { modelId?: unknown } | undefined)?.modelId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/** Longest station and line names the alarm and result schemas accept. */
+const MAX_NAME = 200;
 
 export = function register(RED: NodeAPI): void {
   const t = (key: string) => RED._(`padim-threshold.${key}`);
@@ -37,6 +52,8 @@ export = function register(RED: NodeAPI): void {
     let decider: Decider;
     try {
       if (!THRESHOLD_MODES.includes(mode)) throw new Error(`${t('errors.mode')}: ${mode}`);
+      for (const name of [def.station ?? '', def.line ?? ''])
+        if (name.length > MAX_NAME) throw new Error(`${t('errors.nameTooLong')}: ${name.slice(0, 40)}...`);
       decider = new Decider({
         mode,
         value: mode === 'fixed' ? numberSetting(def.threshold, NaN) : numberSetting(def.limit, 1),
@@ -93,7 +110,7 @@ export = function register(RED: NodeAPI): void {
           threshold: d.threshold,
           normalizedScore: result.normalizedScore,
           defectArea: area,
-          modelId: (msg.padim as { modelId?: string } | undefined)?.modelId,
+          modelId: modelIdOf(msg.padim),
           now: new Date(),
         };
         if (d.alarm) msg.alarm = buildAlarm({ ...common, consecutive: d.consecutiveNg });

@@ -226,10 +226,20 @@ describe('faults: bad messages', function () {
     assert.ok(decided.result || decided.error);
   });
 
-  it('an alarm that fails the schema is an error to Catch, not a malformed alarm', async () => {
+  it('what an alarm could not carry is an error to Catch, not a malformed alarm or a miscount', async () => {
+    // a station name longer than the alarm schema allows: refused at deploy, every message errors
     await helper.load(ALL_NODES, flow({ mode: 'fixed', threshold: '0.5', station: 'S'.repeat(300) }));
-    await refused('t1', { payload: { score: 2 } }, /does not follow schemas\/alarm\.schema\.json.*station/);
-    // the next decision with a valid alarm works; the node is still there
-    await refused('t1', { payload: { score: 3 } }, /alarm\.schema/);
+    await refused('t1', { payload: { score: 2 } }, /nameTooLong|at most 200 characters/);
+    await refused('t1', { payload: { score: 3 } }, /nameTooLong|at most 200 characters/);
+    await helper.unload();
+    // numbers the schema cannot hold (JSON has no Infinity or NaN): refused before the decision
+    await helper.load(ALL_NODES, flow({ mode: 'fixed', threshold: '0.5', debounce: '2' }));
+    await refused('t1', { payload: { score: 2, normalizedScore: Infinity } }, /notAScore|finite/);
+    await refused('t1', { payload: { score: NaN } }, /notAScore|finite/);
+    // ... and they did not count: the next NG is the first in a row, so debounce 2 raises no alarm
+    const got = await outcome(() => helper.getNode('t1').receive({ payload: { score: 2 } }));
+    assert.ok(got.result, got.error);
+    assert.equal((got.result as { alarm?: unknown }).alarm, undefined);
+    assert.equal((got.result as { result: { consecutiveNg: number } }).result.consecutiveNg, 1);
   });
 });
