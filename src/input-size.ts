@@ -145,6 +145,13 @@ export function resolveAutoSize(
       short -= strides.max;
       size = place(short);
     }
+    if (cells(size) > maxCells || Math.max(size.width, size.height) > MAX_INPUT_SIDE) {
+      // so long and thin that even the smallest short side does not fit
+      throw new SizeSpecError(
+        `the training images' aspect ${aspect.toFixed(2)} is too extreme for size auto: even ${size.width}x${size.height} ` +
+          `is over the cap of ${maxCells} grid cells or ${MAX_INPUT_SIDE} pixels a side; give an explicit size (--size WxH), or cut the images into tiles`,
+      );
+    }
     warnings.push(
       `auto size ${wanted.width}x${wanted.height} would make ${cells(wanted)} grid cells, more than the cap of ` +
         `${maxCells}: using ${size.width}x${size.height} (${cells(size)} cells); give an explicit WxH size to go above the cap`,

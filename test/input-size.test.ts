@@ -63,6 +63,11 @@ describe('size auto: arithmetic', function () {
     assert.ok(cells <= DEFAULT_MAX_CELLS, `${cells} cells`);
     assert.ok(r.size.width / r.size.height > 9.5, 'the aspect is kept');
     assert.match(r.warnings[0], /2560x256 would make 40960 grid cells, more than the cap of 16384/);
+    // an aspect no short side can bring under the cap is refused, not made into a size above it
+    assert.throws(
+      () => resolveAutoSize([{ width: 200000, height: 100 }], { kind: 'auto', short: 256 }, STRIDES),
+      /too extreme for size auto.*give an explicit size/,
+    );
   });
 
   it('measures the strides of the built-in backbone (4 for the grid, 16 at most)', async function () {
