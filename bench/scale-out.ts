@@ -122,14 +122,20 @@ async function main(): Promise<void> {
 
     const rows: { workers: number; runs: number[]; imagesPerSecond: number; ratioTo1: number }[] = [];
     for (const k of o.workers) {
-      const workers = await Promise.all(
+      // every worker that started is stopped, even when another one (or the clients) failed to start
+      const started = await Promise.allSettled(
         [...Array(k).keys()].map((i) =>
           ScoreWorker.start({ name: `w${i + 1}`, brokerPort: broker.port, modelPath, model: settings }),
         ),
       );
-      const cameras = await Cameras.start(broker.url);
-      const results = await ResultCollector.start(broker.url);
+      const workers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      let cameras: Cameras | undefined;
+      let results: ResultCollector | undefined;
       try {
+        const failed = started.find((r) => r.status === 'rejected');
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+        cameras = await Cameras.start(broker.url);
+        results = await ResultCollector.start(broker.url);
         await timedRun(cameras, results, images, `warm${k}`, 8 * k);
         const runs: number[] = [];
         for (let r = 0; r < o.runs; r++)
@@ -146,8 +152,8 @@ async function main(): Promise<void> {
         );
       } finally {
         await Promise.all(workers.map((w) => w.stop()));
-        await cameras.close();
-        await results.close();
+        await cameras?.close();
+        await results?.close();
       }
     }
 
