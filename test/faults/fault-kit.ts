@@ -7,11 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import sharp from 'sharp';
-import { readCategory } from '../../src/dataset';
-import { fitModel } from '../../src/fit';
-import { saveModel } from '../../src/model-file';
 import type { RawImage } from '../../src/types';
-import { SMALL_MODEL, helper, testData, type TestData } from '../nodes/fixtures';
+import { fitSmallModel, helper, testData, type TestData } from '../nodes/fixtures';
 
 // ---------------------------------------------------------------------------------------------
 // Model files
@@ -37,9 +34,7 @@ export function faultModel(): Promise<FaultModel> {
     const data = await testData();
     const modelPath = path.join(data.root, 'faults', 'good.padim');
     fs.mkdirSync(path.dirname(modelPath), { recursive: true });
-    const ds = readCategory(data.data);
-    const size = { kind: 'resize', width: 64, height: 64 } as const;
-    await saveModel(modelPath, await fitModel(ds.train, { size, dims: Number(SMALL_MODEL.dims) }));
+    const { dataset: ds } = await fitSmallModel(modelPath);
     const good = fs.readFileSync(ds.test.find((t) => t.label === 'good')!.file);
     const defect = fs.readFileSync(ds.test.find((t) => t.label !== 'good')!.file);
     return { data, modelPath, good, defect };

@@ -9,6 +9,11 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import helper from 'node-red-node-test-helper';
+import { readCategory, type CategoryDataset } from '../../src/dataset';
+import { fitModel } from '../../src/fit';
+import type { PadimModel } from '../../src/model';
+import { saveModel } from '../../src/model-file';
+import { parseModelSettings } from '../../src/node-support/model-settings';
 import { Scorer } from '../../src/scorer';
 import { writeSyntheticDataset } from '../../src/synthetic';
 import { tempDir } from '../helpers';
@@ -55,6 +60,23 @@ export function testData(): Promise<TestData> {
     return { root, data, train: path.join(data, 'train', 'good'), test: path.join(data, 'test') };
   })();
   return dataset;
+}
+
+/**
+ * Fits a model with SMALL_MODEL's settings (as a padim-model node with them would) on the test
+ * data's training images (the first `trainImages`: fewer give another model, as a new version)
+ * and saves it at `file`. Returns the data set, to find its test images.
+ */
+export async function fitSmallModel(
+  file: string,
+  trainImages?: number,
+): Promise<{ model: PadimModel; dataset: CategoryDataset }> {
+  const dataset = readCategory((await testData()).data);
+  const { fit } = parseModelSettings({ ...SMALL_MODEL, path: file }, path.dirname(file));
+  const model = await fitModel(dataset.train.slice(0, trainImages), fit);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  await saveModel(file, model);
+  return { model, dataset };
 }
 
 /** Resolves with the next `count` messages a helper node receives (rejects after `ms`). */

@@ -6,12 +6,17 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readCategory } from '../../src/dataset';
-import { fitModel } from '../../src/fit';
-import { saveModel } from '../../src/model-file';
 import { sharedModels } from '../../src/node-support/model-registry';
 import { Scorer } from '../../src/scorer';
-import { ALL_NODES, SMALL_MODEL, collect, garbageCollector, helper, testData } from './fixtures';
+import {
+  ALL_NODES,
+  SMALL_MODEL,
+  collect,
+  fitSmallModel,
+  garbageCollector,
+  helper,
+  testData,
+} from './fixtures';
 
 const MB = 1024 * 1024;
 const CYCLES = 50;
@@ -24,11 +29,7 @@ describe('deploy/redeploy lifecycle', function () {
   before(async () => {
     const data = await testData();
     modelPath = path.join(data.root, 'lifecycle.padim');
-    const ds = readCategory(data.data);
-    await saveModel(
-      modelPath,
-      await fitModel(ds.train, { size: { kind: 'resize', width: 64, height: 64 }, dims: 16 }),
-    );
+    const { dataset: ds } = await fitSmallModel(modelPath);
     image = fs.readFileSync(ds.test[0].file);
     watchDir = path.join(data.root, 'lifecycle-watch');
     fs.mkdirSync(watchDir, { recursive: true });

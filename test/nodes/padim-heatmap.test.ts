@@ -6,10 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { readCategory } from '../../src/dataset';
-import { fitModel } from '../../src/fit';
-import { saveModel } from '../../src/model-file';
-import { ALL_NODES, SMALL_MODEL, collect, helper, testData, waitFor } from './fixtures';
+import { ALL_NODES, SMALL_MODEL, collect, fitSmallModel, helper, testData, waitFor } from './fixtures';
 
 type Msg = Record<string, unknown>;
 
@@ -28,11 +25,7 @@ describe('padim-heatmap node', function () {
   before(async () => {
     const data = await testData();
     modelPath = path.join(data.root, 'heatmap-test.padim');
-    const ds = readCategory(data.data);
-    await saveModel(
-      modelPath,
-      await fitModel(ds.train, { size: { kind: 'resize', width: 64, height: 64 }, dims: 16 }),
-    );
+    const { dataset: ds } = await fitSmallModel(modelPath);
     defectFile = ds.test.find((t) => t.label !== 'good')!.file;
     runtimeEvents.on('comms', onComms);
   });

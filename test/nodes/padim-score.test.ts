@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readCategory } from '../../src/dataset';
 import sharp from 'sharp';
 import { fitModel } from '../../src/fit';
 import { parseSizeChoice } from '../../src/input-size';
@@ -16,6 +15,7 @@ import {
   SMALL_MODEL,
   collect,
   countSessions,
+  fitSmallModel,
   helper,
   recordStatus,
   testData,
@@ -34,13 +34,7 @@ describe('padim-score node', function () {
   before(async () => {
     data = await testData();
     modelPath = path.join(data.root, 'score-test.padim');
-    const ds = readCategory(data.data);
-    const model = await fitModel(ds.train, {
-      size: { kind: 'resize', width: 64, height: 64 },
-      dims: 16,
-      threads: 1,
-    });
-    await saveModel(modelPath, model);
+    const { dataset: ds } = await fitSmallModel(modelPath);
     good = fs.readFileSync(ds.test.find((t) => t.label === 'good')!.file);
     defect = fs.readFileSync(ds.test.find((t) => t.label !== 'good')!.file);
   });

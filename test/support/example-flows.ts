@@ -4,11 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readCategory } from '../../src/dataset';
-import { fitModel } from '../../src/fit';
-import { saveModel } from '../../src/model-file';
 import { modelInfo } from '../../src/node-support/model-registry';
-import { SMALL_MODEL, testData } from '../nodes/fixtures';
+import { SMALL_MODEL, fitSmallModel } from '../nodes/fixtures';
 
 export type FlowNode = { id: string; type: string; z?: string; wires?: string[][]; [k: string]: unknown };
 
@@ -47,14 +44,7 @@ export interface SmallModel {
  * training images: fewer give another model, as a new version) and saves it at `file`.
  */
 export async function writeSmallModel(file: string, trainImages?: number): Promise<SmallModel> {
-  const ds = readCategory((await testData()).data);
-  const model = await fitModel(ds.train.slice(0, trainImages), {
-    size: { kind: 'resize', width: 64, height: 64 },
-    dims: Number(SMALL_MODEL.dims),
-    threads: 1,
-  });
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  await saveModel(file, model);
+  const { model, dataset: ds } = await fitSmallModel(file, trainImages);
   return {
     path: file,
     id: modelInfo(file, model.header).id,
