@@ -2,12 +2,11 @@
  * Heatmaps for people: the anomaly map coloured and laid over the image, with the outline
  * of the region above the threshold, as PNG or JPEG bytes.
  */
-import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
-import { decodeBmp, DEFAULT_MAX_PIXELS } from './preprocess';
+import { openImagePipeline } from './preprocess';
 import { mapToOriginal } from './anomaly-map';
 import { writeFileAtomic } from './atomic-write';
-import type { InputGeometry, RawImage, ScoreMap } from './types';
+import type { ImageInput, InputGeometry, ScoreMap } from './types';
 
 /** An 8-bit RGB picture, interleaved. */
 export interface RgbImage {
@@ -131,22 +130,15 @@ export async function renderHeatmap(
 
 /**
  * Decodes an image for display at its own size (EXIF orientation applied, alpha dropped,
- * 8-bit sRGB), to draw a heatmap on. Raw pixels (a camera driver's, through padim-score's
- * msg.image) are converted the same way; an RgbImage is taken as it is.
+ * 8-bit sRGB), to draw a heatmap on: anything prepareImage takes (bytes, a path, raw pixels, as
+ * padim-score passes on in msg.image), opened the same way; an RgbImage is taken as it is.
  */
-export async function loadRgb(input: Buffer | string | RgbImage | RawImage): Promise<RgbImage> {
-  let pipeline: ReturnType<typeof sharp>;
-  if (typeof input === 'string' || Buffer.isBuffer(input)) {
-    const bytes = typeof input === 'string' ? await fs.readFile(input) : input;
-    pipeline = isBmp(bytes)
-      ? rawPipeline(decodeBmp(bytes))
-      : sharp(bytes, { limitInputPixels: DEFAULT_MAX_PIXELS }).rotate();
-  } else if ('channels' in input) {
-    pipeline = rawPipeline(input);
-  } else {
-    return input;
-  }
-  const { data, info } = await pipeline
+export async function loadRgb(input: ImageInput | RgbImage): Promise<RgbImage> {
+  if (typeof input === 'object' && !(input instanceof Uint8Array) && !('channels' in input)) return input;
+  const { data, info } = await (
+    await openImagePipeline(input)
+  )
+    .rotate()
     .removeAlpha()
     .toColourspace('srgb')
     .raw({ depth: 'uchar' })
@@ -156,26 +148,6 @@ export async function loadRgb(input: Buffer | string | RgbImage | RawImage): Pro
   const rgb = new Uint8Array(info.width * info.height * 3);
   for (let i = 0; i < info.width * info.height; i++) rgb.fill(data[i * info.channels], i * 3, i * 3 + 3);
   return { data: rgb, width: info.width, height: info.height };
-}
-
-function isBmp(bytes: Buffer): boolean {
-  return bytes.length > 2 && bytes[0] === 0x42 && bytes[1] === 0x4d;
-}
-
-/** Raw samples for sharp: float [0, 1] to 8 bits for display, 16-bit kept (sharp reads its type). */
-function rawPipeline(raw: RawImage): ReturnType<typeof sharp> {
-  const samples =
-    raw.data instanceof Float32Array
-      ? Uint8Array.from(raw.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255))
-      : raw.data;
-  const data =
-    samples instanceof Uint16Array
-      ? samples
-      : Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
-  return sharp(data, {
-    raw: { width: raw.width, height: raw.height, channels: raw.channels },
-    limitInputPixels: DEFAULT_MAX_PIXELS,
-  });
 }
 
 /**

@@ -92,6 +92,15 @@ export async function readImageSize(
   return { width, height };
 }
 
+/**
+ * A sharp pipeline over any input prepareImage takes, after the same checks (empty input, pixel
+ * limit from the header, BMP decoding, raw shape and sample values), not yet oriented or resized:
+ * for code that needs the image at its own size, such as drawing a heatmap on it.
+ */
+export async function openImagePipeline(input: ImageInput, maxPixels = DEFAULT_MAX_PIXELS): Promise<Sharp> {
+  return (await openSource(input, validateMaxPixels(maxPixels))).open();
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Sources: every input kind becomes something sharp can open, plus its oriented size and bit depth.
 // ---------------------------------------------------------------------------------------------------------
