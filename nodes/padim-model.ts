@@ -19,21 +19,16 @@ export = function register(RED: NodeAPI): void {
    * model file fitted for another backbone or input size is refused when loaded.
    */
   function safeSettings(def: ModelDef): ModelSettings {
-    const settings = parseModelSettings(def, baseDir(RED));
+    // with an allow-list, the checked real location is the path opened
     const policy = pathPolicy(RED, true);
-    // the editor's text as typed (not normalised), so links are followed before `..`; the
-    // checked path (with an allow-list, the real location) is the one opened
-    const modelPath = policy.check((def.path ?? '').trim(), 'model file');
-    const typedBackbone = (def.backbone ?? '').trim();
-    const backbone = typedBackbone.endsWith('.onnx')
-      ? policy.check(typedBackbone, 'backbone file')
-      : (settings.fit.backbone ?? '');
+    const settings = parseModelSettings(def, baseDir(RED), (typed, what) => policy.check(typed, what));
+    const backbone = settings.fit.backbone ?? '';
     const limit = RED.settings.padimMaxPixels ?? DEFAULT_MAX_PIXELS;
     if (typeof limit !== 'number' || !Number.isFinite(limit) || limit < 1)
       throw new Error(`padimMaxPixels in Node-RED's settings must be a number >= 1, got ${String(limit)}`);
     return {
-      path: modelPath,
-      fit: { ...settings.fit, backbone, maxPixels: limit },
+      path: settings.path,
+      fit: { ...settings.fit, maxPixels: limit },
       scorer: {
         ...settings.scorer,
         maxPixels: limit,

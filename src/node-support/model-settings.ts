@@ -38,11 +38,20 @@ function optionalInteger(name: string, v: string | number | undefined, min: numb
   return n;
 }
 
+/** Turns a file path as typed into the one to open; `what` names it in error messages. */
+export type PathResolver = (typed: string, what: string) => string;
+
 /**
  * Parses the fields. A relative model path is taken from `baseDir` (Node-RED's user
- * directory), so a flow moved to another machine keeps working.
+ * directory), so a flow moved to another machine keeps working. `resolvePath` may check the
+ * model and backbone files too (the allow-list: it receives the text as typed, so links are
+ * followed before `..`, and returns the path to open).
  */
-export function parseModelSettings(fields: ModelFields, baseDir: string): ModelSettings {
+export function parseModelSettings(
+  fields: ModelFields,
+  baseDir: string,
+  resolvePath: PathResolver = (typed) => path.resolve(baseDir, typed),
+): ModelSettings {
   const file = (fields.path ?? '').trim();
   if (!file) throw new Error('the model file path is empty: give a file such as models/line1.padim');
   const backbone = (fields.backbone ?? '').trim() || 'builtin:filterbank';
@@ -67,10 +76,9 @@ export function parseModelSettings(fields: ModelFields, baseDir: string): ModelS
   // empty: the default, auto (an old flow keeps the explicit size it stored, e.g. 256x256)
   const size = parseSizeChoice(fields.size, fields.crop);
   // a backbone path is relative to the user directory too; names (presets, builtin:) stay as they are
-  const backboneSpec =
-    backbone.endsWith('.onnx') && !path.isAbsolute(backbone) ? path.resolve(baseDir, backbone) : backbone;
+  const backboneSpec = backbone.endsWith('.onnx') ? resolvePath(backbone, 'backbone file') : backbone;
   return {
-    path: path.resolve(baseDir, file),
+    path: resolvePath(file, 'model file'),
     fit: { backbone: backboneSpec, layers, dims, size, provider, threads },
     scorer: { provider, threads },
   };
