@@ -19,6 +19,7 @@ import { cellDistances } from './scorer';
 import {
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
+  type Calibration,
   type ModelHeader,
   type PadimModel,
   type Reduction,
@@ -201,7 +202,7 @@ async function calibrate(
   state: FitState,
   opts: FitOptions,
   keptFraction?: Float64Array,
-): Promise<number[]> {
+): Promise<Calibration> {
   const h = model.header;
   const held = Math.min(state.lastEmbeddings.length, Math.floor(h.nTrain / 4));
   let grids: Float32Array[];
@@ -225,7 +226,7 @@ async function calibrate(
     (grid, j) => makeAnomalyMap(grid, h.grid.height, h.grid.width, sizes[j].height, sizes[j].width).score,
   );
   opts.onProgress?.({ phase: 'calibrate', done: scores.length, total: scores.length });
-  return scores;
+  return { method: held < 1 ? 'in-sample' : 'held-out', scores: scores.sort((a, b) => a - b) };
 }
 
 async function finish(state: FitState, opts: FitOptions, prior?: PadimModel): Promise<PadimModel> {
@@ -257,13 +258,14 @@ async function finish(state: FitState, opts: FitOptions, prior?: PadimModel): Pr
     gaussian: arrays,
     projection: state.projection,
   };
-  const scores = await calibrate(
+  const calibration = await calibrate(
     model,
     state,
     opts,
     shrinkage?.map((rho) => 1 - rho),
   );
-  model.header.trainScores = describeScores(scores);
+  model.header.calibration = calibration;
+  model.header.trainScores = describeScores(calibration.scores);
   model.header.threshold = suggestThreshold(model.header.trainScores);
   return model;
 }
@@ -356,6 +358,7 @@ export async function updateModel(
     const {
       nTrain: _n,
       trainScores: _s,
+      calibration: _cal,
       threshold: _t,
       createdAt: _c,
       updatedAt: _u,

@@ -4,7 +4,7 @@
 export { fitModel, updateModel, FitCancelledError, describeScores, suggestThreshold } from './fit';
 export { Scorer, type ScoreResult, type ScorerOptions } from './scorer';
 export { loadModel, saveModel, readModelHeader, ModelFileError } from './model-file';
-export type { PadimModel, ModelHeader, GaussianArrays, ScoreDistribution } from './model';
+export type { PadimModel, ModelHeader, GaussianArrays, ScoreDistribution, Calibration } from './model';
 export { openBackbone, type Backbone } from './backbone';
 export { PRESETS } from './presets';
 export { prepareImage, parseSize, ImageInputError } from './preprocess';

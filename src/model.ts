@@ -29,6 +29,21 @@ export interface ScoreDistribution {
   p99: number;
 }
 
+/**
+ * The image scores a threshold is suggested from, kept in the model so a threshold can be
+ * placed (and its false-alarm rate read) later without refitting.
+ */
+export interface Calibration {
+  /**
+   * `held-out`: each image scored by the model fitted without it (see calibration.ts), so the
+   * scores behave like those of new good parts; `in-sample`: too few training images to hold
+   * any out, scored by the model fitted on them (these read low).
+   */
+  method: 'held-out' | 'in-sample';
+  /** image scores (same units as a result's score), ascending */
+  scores: number[];
+}
+
 /** The JSON header of a model file: everything except the large arrays. */
 export interface ModelHeader {
   format: typeof MODEL_FORMAT;
@@ -73,6 +88,8 @@ export interface ModelHeader {
   /** number of training images the statistics were computed from */
   nTrain: number;
   trainScores: ScoreDistribution;
+  /** the scores trainScores summarises; absent in models saved before it was stored */
+  calibration?: Calibration;
   /** suggested decision threshold on the image score */
   threshold: number;
   createdAt: string;

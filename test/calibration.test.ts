@@ -5,7 +5,7 @@ import { BatchedLinalg } from '../src/batched-linalg';
 import { heldOutDistances } from '../src/calibration';
 import { fitModel } from '../src/fit';
 import { GaussianAccumulator } from '../src/gaussian';
-import { saveModel } from '../src/model-file';
+import { loadModel, saveModel } from '../src/model-file';
 import { gaussianSample, seededRng } from '../src/random';
 import type { RawImage } from '../src/types';
 import { tempDir } from './helpers';
@@ -76,6 +76,35 @@ describe('held-out calibration distances (Woodbury, no refit)', () => {
     const dir = tempDir('padim-calib-');
     try {
       await saveModel(path.join(dir, 'm.padim'), model); // refused a NaN header field before
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('calibration scores in the model', () => {
+  it('are the held-out scores the summary describes, ascending, and survive a save and load', async () => {
+    const rng = seededRng(3);
+    const images: RawImage[] = Array.from({ length: 12 }, () => {
+      const data = new Uint8Array(64 * 64 * 3);
+      for (let i = 0; i < data.length; i++) data[i] = 100 + Math.floor(rng() * 50);
+      return { data, width: 64, height: 64, channels: 3 };
+    });
+    const model = await fitModel(images, { size: { kind: 'resize', width: 64, height: 64 }, threads: 1 });
+    const cal = model.header.calibration;
+    assert.ok(cal, 'calibration stored');
+    assert.equal(cal.method, 'held-out');
+    assert.equal(cal.scores.length, model.header.trainScores.count);
+    assert.equal(cal.scores.length, 3, 'a quarter of 12 images held out');
+    for (let i = 1; i < cal.scores.length; i++) assert.ok(cal.scores[i - 1] <= cal.scores[i], 'ascending');
+    assert.equal(cal.scores[0], model.header.trainScores.min);
+    assert.equal(cal.scores[cal.scores.length - 1], model.header.trainScores.max);
+    const dir = tempDir('padim-calib-');
+    try {
+      const file = path.join(dir, 'm.padim');
+      await saveModel(file, model);
+      const loaded = await loadModel(file);
+      assert.deepEqual(loaded.header.calibration, cal);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
