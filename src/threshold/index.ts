@@ -1,0 +1,11 @@
+/** Thresholds from a false-alarm budget: the held-out scores' tail and the rate a threshold gives. */
+export {
+  expectedFalseAlarmRate,
+  falseAlarmInterval,
+  fewImagesWarning,
+  formatRate,
+  imagesForRate,
+  thresholdForFalseAlarmRate,
+} from './false-alarm';
+export { fitTail, tailExceedances, type TailFit } from './tail';
+export { chiSquareQuantile, normalQuantile, wilsonInterval } from './interval';
