@@ -114,3 +114,37 @@ export function fewImagesWarning(cal: Calibration, rate: number): string | undef
 export function formatRate(rate: number): string {
   return `${Number((rate * 100).toPrecision(3))}%`;
 }
+
+/** What a stored threshold means in false alarms, for `padim info`, `padim fit` and the fit node. */
+export interface ThresholdStatement {
+  /** expected false-alarm rate of the threshold, 0..1, and its 95% interval */
+  rate: number;
+  interval: { low: number; high: number };
+  /** held-out (or in-sample) images the figure rests on */
+  images: number;
+  method: Calibration['method'];
+  budget?: number;
+  warning?: string;
+}
+
+export function describeThreshold(cal: Calibration, threshold: number): ThresholdStatement {
+  const rate = expectedFalseAlarmRate(cal, threshold);
+  const warning = fewImagesWarning(cal, cal.budget ?? Math.max(rate, 1e-6));
+  return {
+    rate,
+    interval: falseAlarmInterval(cal, threshold),
+    images: cal.scores.length,
+    method: cal.method,
+    ...(cal.budget !== undefined ? { budget: cal.budget } : {}),
+    ...(warning ? { warning } : {}),
+  };
+}
+
+/** One line: "expected false alarms 1% (95%: 0.4%-2.1%) on 209 held-out images (budget 1%)". */
+export function thresholdLine(t: ThresholdStatement): string {
+  const budget = t.budget !== undefined ? ` (budget ${formatRate(t.budget)})` : '';
+  return (
+    `expected false alarms ${formatRate(t.rate)} (95%: ${formatRate(t.interval.low)}-${formatRate(t.interval.high)}) ` +
+    `on ${t.images} ${t.method} images${budget}`
+  );
+}

@@ -1,5 +1,8 @@
 /** Thresholds from a false-alarm budget: the held-out scores' tail and the rate a threshold gives. */
 export {
+  describeThreshold,
+  thresholdLine,
+  type ThresholdStatement,
   expectedFalseAlarmRate,
   falseAlarmInterval,
   fewImagesWarning,
