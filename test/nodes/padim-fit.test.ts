@@ -82,7 +82,10 @@ describe('padim-fit node', function () {
     assert.equal(summary.falseAlarms?.images, 10);
     assert.equal(summary.falseAlarms?.budget, 0.01);
     assert.ok(Math.abs((summary.falseAlarms?.rate ?? 0) - 0.01) < 1e-9);
-    assert.ok(summary.warnings.some((w) => /rests on 10 held-out images/.test(w)), summary.warnings.join(' | '));
+    assert.ok(
+      summary.warnings.some((w) => /rests on 10 held-out images/.test(w)),
+      summary.warnings.join(' | '),
+    );
     const texts = statuses.map((s) => s.text);
     assert.ok(texts.includes('padim-fit.status.embed 4/10'), texts.join(' | '));
     assert.ok(texts.includes('padim-fit.status.embed 10/10'));
