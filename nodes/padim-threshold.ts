@@ -90,7 +90,7 @@ export = function register(RED: NodeAPI): void {
         done();
         return;
       }
-      let result: unknown = msg.payload;
+      const result: unknown = msg.payload;
       if (!isScoreResult(result)) {
         done(new Error(t('errors.notAScore')));
         return;
