@@ -17,7 +17,8 @@ import type { PadimModel } from '../src/model';
 import { loadModel, saveModel } from '../src/model-file';
 import { listFolderImages } from '../src/node-support/folder-images';
 import { imageFromPayload } from '../src/node-support/image-input';
-import type { Progress } from '../src/options';
+import { DEFAULTS, type Progress } from '../src/options';
+import { describeThreshold } from '../src/threshold';
 import { getModelConfig, type ModelConfig } from './lib/model-config';
 import { pathChecker, pathPolicy } from './lib/paths';
 import type { DoneFunction, Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from './lib/red';
@@ -41,6 +42,8 @@ interface FitDef extends NodeDef {
   countAction?: Action;
   fitAtEnd?: boolean | string;
   batchSize?: string | number;
+  /** false-alarm budget in percent of good parts (the suggested threshold's target) */
+  falseAlarmRate?: string | number;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -63,6 +66,7 @@ export = function register(RED: NodeAPI): void {
     const countAction: Action = def.countAction === 'update' ? 'update' : 'fit';
     const fitAtEnd = booleanSetting(def.fitAtEnd, false);
     const batchSize = Math.max(1, Math.floor(numberSetting(def.batchSize, 8)));
+    const falseAlarmRate = numberSetting(def.falseAlarmRate, DEFAULTS.falseAlarmRate * 100) / 100;
     const checkImagePath = pathChecker(RED, 'image file');
 
     /** collected images: file paths or encoded bytes */
@@ -99,6 +103,7 @@ export = function register(RED: NodeAPI): void {
       const opts = {
         ...config.fitOptions(),
         batchSize,
+        falseAlarmRate,
         signal,
         log: (m: string) => node.warn(m),
         onProgress: (p: Progress) => node.status({ fill: 'blue', shape: 'ring', text: progressText(p) }),
@@ -113,6 +118,9 @@ export = function register(RED: NodeAPI): void {
       await saveModel(config.path, model);
       const info = await config.publish(model);
       const ms = performance.now() - started;
+      const cal = model.header.calibration;
+      const falseAlarms = cal ? describeThreshold(cal, model.header.threshold) : undefined;
+      if (falseAlarms?.warning) node.warn(falseAlarms.warning);
       return {
         action,
         images: images.length,
@@ -123,7 +131,12 @@ export = function register(RED: NodeAPI): void {
         threshold: model.header.threshold,
         trainScores: model.header.trainScores,
         inputSize: { width: model.header.input.size.width, height: model.header.input.size.height },
-        warnings: model.header.fitWarnings ?? [],
+        warnings: [
+          ...(model.header.fitWarnings ?? []),
+          ...(falseAlarms?.warning ? [falseAlarms.warning] : []),
+        ],
+        // the threshold's expected false-alarm rate (0..1), its 95% interval and the images it rests on
+        ...(falseAlarms ? { falseAlarms } : {}),
       };
     };
 

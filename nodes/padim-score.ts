@@ -9,6 +9,7 @@
 import { BoundedQueue, QUEUE_POLICIES, type QueuePolicy } from '../src/node-support/bounded-queue';
 import { imageFromPayload, type ImagePayload } from '../src/node-support/image-input';
 import type { ModelInfo, ModelLease, ScoringSession } from '../src/node-support/model-registry';
+import type { Calibration } from '../src/model';
 import type { ScoreResult } from '../src/scorer';
 import { getModelConfig, type ModelConfig } from './lib/model-config';
 import type { DoneFunction, Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from './lib/red';
@@ -117,7 +118,7 @@ export = function register(RED: NodeAPI): void {
     /** models whose aspect warning was shown (once per model, every message still carries it) */
     const aspectWarned = new Set<string>();
 
-    const finish = (job: Job, r: ScoreResult, info: ModelInfo) => {
+    const finish = (job: Job, r: ScoreResult, info: ModelInfo, calibration?: Calibration) => {
       const msg = job.msg;
       if (r.warnings && !aspectWarned.has(info.id)) {
         aspectWarned.add(info.id);
@@ -134,6 +135,8 @@ export = function register(RED: NodeAPI): void {
         timings: r.timings,
         queueMs: Math.max(0, Date.now() - job.arrived - r.timings.totalMs),
         ...(r.warnings ? { warnings: r.warnings } : {}),
+        // the model's held-out scores (a reference), for padim-threshold's false-alarm rate
+        ...(calibration ? { calibration } : {}),
       };
       job.send(msg);
       job.done();
@@ -145,11 +148,12 @@ export = function register(RED: NodeAPI): void {
     /** Scores a batch; when it fails, scores its images one by one so only the bad one errors. */
     const scoreJobs = async (jobs: Job[]): Promise<void> => {
       try {
-        const { results, info } = await lease.use(async (s) => ({
+        const { results, info, calibration } = await lease.use(async (s) => ({
           results: await s.scorer.scoreBatch(jobs.map((j) => j.image.input)),
           info: s.info,
+          calibration: s.header.calibration,
         }));
-        jobs.forEach((job, k) => finish(job, results[k], info));
+        jobs.forEach((job, k) => finish(job, results[k], info, calibration));
       } catch (err) {
         if (jobs.length > 1) {
           for (const job of jobs) await scoreJobs([job]);

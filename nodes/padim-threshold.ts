@@ -7,11 +7,17 @@
 import { buildAlarm, defectArea } from '../src/node-support/alarm';
 import { buildResult } from '../src/node-support/result';
 import { Decider, THRESHOLD_MODES, type ScoreLike, type ThresholdMode } from '../src/node-support/decision';
+import { RateThreshold } from '../src/node-support/rate-threshold';
 import type { Node, NodeAPI, NodeDef } from './lib/red';
 import { asError, numberSetting, refuseInputs } from './lib/util';
 
+/** 'rate': the model's threshold for a false-alarm rate, from its calibration (no refit) */
+type NodeMode = ThresholdMode | 'rate';
+
 interface ThresholdDef extends NodeDef {
-  mode?: ThresholdMode;
+  mode?: NodeMode;
+  /** percent of good parts flagged NG, for mode 'rate' */
+  rate?: string | number;
   threshold?: string | number;
   limit?: string | number;
   debounce?: string | number;
@@ -48,14 +54,17 @@ export = function register(RED: NodeAPI): void {
     // the usual Node-RED idiom: the handlers below are closures over the node
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const node = this;
-    const mode = (def.mode || 'model') as ThresholdMode;
+    const mode = (def.mode || 'model') as NodeMode;
     let decider: Decider;
+    let byRate: RateThreshold | undefined;
     try {
-      if (!THRESHOLD_MODES.includes(mode)) throw new Error(`${t('errors.mode')}: ${mode}`);
+      if (mode !== 'rate' && !THRESHOLD_MODES.includes(mode)) throw new Error(`${t('errors.mode')}: ${mode}`);
+      if (mode === 'rate') byRate = new RateThreshold(numberSetting(def.rate, 1) / 100);
       for (const name of [def.station ?? '', def.line ?? ''])
         if (name.length > MAX_NAME) throw new Error(`${t('errors.nameTooLong')}: ${name.slice(0, 40)}...`);
       decider = new Decider({
-        mode,
+        // the rate's threshold replaces the model's on each result
+        mode: mode === 'rate' ? 'model' : mode,
         value: mode === 'fixed' ? numberSetting(def.threshold, NaN) : numberSetting(def.limit, 1),
         debounce: Math.floor(numberSetting(def.debounce, 1)),
         hysteresis: numberSetting(def.hysteresis, 0) / 100,
@@ -81,13 +90,18 @@ export = function register(RED: NodeAPI): void {
         done();
         return;
       }
-      const result = msg.payload;
+      const result: unknown = msg.payload;
       if (!isScoreResult(result)) {
         done(new Error(t('errors.notAScore')));
         return;
       }
       try {
-        const d = decider.decide(result);
+        let scored: ScoreLike = result;
+        if (byRate) {
+          const threshold = byRate.thresholdFor(msg.padim);
+          scored = { ...result, threshold, normalizedScore: result.score / threshold };
+        }
+        const d = decider.decide(scored);
         const map = msg.anomalyMap as { data?: unknown } | undefined;
         const area =
           map && (map.data instanceof Float32Array || Array.isArray(map.data))
@@ -106,9 +120,9 @@ export = function register(RED: NodeAPI): void {
           station: def.station ?? '',
           line: def.line ?? '',
           image: typeof msg.filename === 'string' ? msg.filename : undefined,
-          score: result.score,
+          score: scored.score,
           threshold: d.threshold,
-          normalizedScore: result.normalizedScore,
+          normalizedScore: scored.normalizedScore,
           defectArea: area,
           modelId: modelIdOf(msg.padim),
           now: new Date(),

@@ -129,3 +129,43 @@ export async function heldOutDistances(
   }
   return out;
 }
+
+/**
+ * Leave-one-out: every training image scored by the model fitted on the other N - 1, in
+ * closed form from its in-sample quadratic form q = r^T P r (r = x - mean, P = A^-1 of the
+ * full model), so a second pass over the images costs what scoring them costs.
+ *
+ * Removing x from N images moves the mean to mean_rest = mean - r/(N-1), so the held-out
+ * residual is s = x - mean_rest = c r with c = N/(N-1), and Chan's downdate takes
+ * c r r^T off the co-moment: M2_rest = M2 - c r r^T. With the covariance of the other images
+ * divided by N-1 (as heldOutDistances does) and eps, the OAS target and rho kept from the
+ * full fit, the held-out covariance is a rank-one downdate of the full one,
+ *
+ *   A_rest = A - g r r^T,   g = f^2 c / (N-1) = f^2 N / (N-1)^2   (f^2 = 1 - rho, 1 unshrunk)
+ *
+ * and Sherman-Morrison gives  s^T A_rest^-1 s = c^2 q / (1 - g q)  exactly.
+ *
+ * The refit with the unbiased divisor N-2, M2_rest/(N-2) + eps I, is not a rank-one change of
+ * A (eps does not scale with the data): it lies between A_rest and (N-1)/(N-2) A_rest in the
+ * positive semi-definite order, so its squared distance is within a factor (N-2)/(N-1) below
+ * this one (the held-out distances err on the high side by at most 1 - sqrt((N-2)/(N-1)),
+ * 0.24% at N = 209). With shrinkage a true refit would also recompute rho and the target
+ * from N-1 images; kept fixed here (test/calibration.test.ts measures the difference).
+ */
+export function leaveOneOutInPlace(
+  distances: Float32Array,
+  nTotal: number,
+  keptFraction?: Float64Array,
+): void {
+  const n = nTotal;
+  if (n < 2) throw new Error(`leave-one-out needs at least 2 images, got ${n}`);
+  const c2 = (n / (n - 1)) ** 2;
+  const g1 = n / (n - 1) ** 2;
+  for (let i = 0; i < distances.length; i++) {
+    const q = distances[i] * distances[i];
+    const g = g1 * (keptFraction ? keptFraction[i] : 1);
+    // 1 - g q > 0 in exact arithmetic (eps > 0); guard rounding near a leverage of one
+    const denominator = Math.max(1e-6, 1 - g * q);
+    distances[i] = Math.sqrt((c2 * q) / denominator);
+  }
+}

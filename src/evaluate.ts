@@ -9,7 +9,16 @@
  */
 import sharp from 'sharp';
 import type { CategoryDataset, TestImage } from './dataset';
-import { auroc, bestF1Threshold, binariseMask, PixelMetricsAccumulator } from './metrics';
+import {
+  auroc,
+  bestF1Threshold,
+  binariseMask,
+  caughtAtFalseAlarmRate,
+  operatingPoint,
+  PixelMetricsAccumulator,
+  type OperatingPoint,
+} from './metrics';
+import { expectedFalseAlarmRate } from './threshold';
 import type { Scorer, ScoreResult } from './scorer';
 import type { InputGeometry } from './types';
 
@@ -20,7 +29,14 @@ export interface EvaluationReport {
   imageThresholdF1: { threshold: number; f1: number; precision: number; recall: number };
   pixelThresholdF1: { threshold: number; f1: number; precision: number; recall: number };
   counts: { train: number; testGood: number; testDefect: number };
-  perDefectType: Record<string, { count: number; imageAUROC: number }>;
+  /** defects caught at the test set's own 0.1%, 1% and 5% false-alarm points */
+  atFalseAlarmRate: RatePoint[];
+  /** what the model's stored (suggested) threshold does on the test set */
+  atModelThreshold: OperatingPoint & { expectedFalseAlarmRate?: number };
+  perDefectType: Record<
+    string,
+    { count: number; imageAUROC: number; atFalseAlarmRate: RatePoint[]; atModelThreshold: OperatingPoint }
+  >;
   timings: {
     fitMs?: number;
     scoreMsPerImage: number;
@@ -35,6 +51,16 @@ export interface EvaluationReport {
     size: string;
     reduction: string;
   };
+}
+
+/** An operating point at a target false-alarm rate (`rate`, 0..1) of the test set's good images. */
+export type RatePoint = OperatingPoint & { rate: number };
+
+/** The false-alarm rates `padim eval` reports defects caught at. */
+export const REPORTED_RATES = [0.001, 0.01, 0.05] as const;
+
+function ratePoints(scores: number[], labels: number[]): RatePoint[] {
+  return REPORTED_RATES.map((rate) => ({ rate, ...caughtAtFalseAlarmRate(scores, labels, rate) }));
 }
 
 export interface EvaluateOptions {
@@ -126,21 +152,28 @@ export async function evaluate(
     const idx = data.test
       .map((t, k) => (t.label === 'good' || t.label === type ? k : -1))
       .filter((k) => k >= 0);
+    const typeScores = idx.map((k) => scores[k]);
+    const typeLabels = idx.map((k) => labels[k]);
     perDefectType[type] = {
       count: data.test.filter((t) => t.label === type).length,
-      imageAUROC: auroc(
-        idx.map((k) => scores[k]),
-        idx.map((k) => labels[k]),
-      ),
+      imageAUROC: auroc(typeScores, typeLabels),
+      atFalseAlarmRate: ratePoints(typeScores, typeLabels),
+      atModelThreshold: operatingPoint(typeScores, typeLabels, scorer.model.header.threshold),
     };
   }
   const h = scorer.model.header;
+  const expected = h.calibration ? expectedFalseAlarmRate(h.calibration, h.threshold) : undefined;
   return {
     imageAUROC: auroc(scores, labels),
     pixelAUROC: pixels.pixelAUROC(),
     AUPRO: pixels.aupro(0.3),
     imageThresholdF1: bestF1Threshold(scores, labels),
     pixelThresholdF1: pixels.bestPixelF1(),
+    atFalseAlarmRate: ratePoints(scores, labels),
+    atModelThreshold: {
+      ...operatingPoint(scores, labels, h.threshold),
+      ...(expected !== undefined ? { expectedFalseAlarmRate: expected } : {}),
+    },
     counts: {
       train: h.nTrain,
       testGood: labels.filter((l) => l === 0).length,

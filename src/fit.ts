@@ -9,7 +9,7 @@
 import { makeAnomalyMap } from './anomaly-map';
 import { openBackbone, type Backbone } from './backbone';
 import { BatchedLinalg } from './batched-linalg';
-import { heldOutDistances } from './calibration';
+import { heldOutDistances, leaveOneOutInPlace } from './calibration';
 import { needsShrinkage, shrinkageWarning } from './covariance-shrinkage';
 import { Embedder, randomChannels, semiOrthogonalMatrix } from './embedding';
 import { batches, embedBatch, extractFeatures } from './extractor';
@@ -26,6 +26,7 @@ import {
   type ScoreDistribution,
 } from './model';
 import { DEFAULTS, type FitOptions } from './options';
+import { fitTail, thresholdForFalseAlarmRate } from './threshold';
 import type { ImageInput, SizeProtocol } from './types';
 
 export class FitCancelledError extends Error {
@@ -90,6 +91,10 @@ interface FitState {
   autoSize?: AutoSizeRecord;
   /** what the fit warned about; logged as they happen and kept in the header */
   warnings: string[];
+  /** the images of this fit (or update), for the leave-one-out pass */
+  images: ImageInput[];
+  /** opens the backbone again (the fit releases it before the inversion) */
+  reopen: () => Promise<Backbone>;
 }
 
 function warn(state: FitState, opts: FitOptions, message: string): void {
@@ -193,9 +198,55 @@ async function accumulateImages(state: FitState, images: ImageInput[], opts: Fit
   }
 }
 
+/** Checks the held-out count option: a whole number, at least 0 (Infinity: all). */
+function heldOutCount(opts: FitOptions, images: number): number {
+  const want = opts.heldOutImages ?? Infinity;
+  if (!(want >= 0) || (Number.isFinite(want) && !Number.isInteger(want)))
+    throw new RangeError(
+      `heldOutImages must be a whole number of images, at least 0, got ${opts.heldOutImages}`,
+    );
+  return Math.min(want, images);
+}
+
 /**
- * Image scores of the most recent training images, each held out of the model (see
- * calibration.ts), so they behave like scores of new good parts.
+ * Second pass: the last `count` images of this fit embedded again and scored under the model
+ * fitted without each one (leaveOneOutInPlace), one batch at a time, so memory does not grow.
+ */
+async function leaveOneOutScores(
+  model: PadimModel,
+  state: FitState,
+  opts: FitOptions,
+  count: number,
+  keptFraction?: Float64Array,
+): Promise<number[]> {
+  const h = model.header;
+  const protocol = { size: state.size, normalisation: h.input.normalisation, maxPixels: opts.maxPixels };
+  const mean = Float32Array.from(model.gaussian.mean);
+  const backbone = await state.reopen();
+  const scores: number[] = [];
+  try {
+    for (const batch of batches(state.images.slice(-count), opts.batchSize ?? DEFAULTS.batchSize)) {
+      if (opts.signal?.aborted) throw new FitCancelledError();
+      const extracted = await extractFeatures(backbone, batch, protocol);
+      const embeddings = await embedBatch(state.embedder as Embedder, extracted);
+      const grids = await cellDistances(model, state.linalg, embeddings, mean);
+      grids.forEach((grid, j) => {
+        leaveOneOutInPlace(grid, h.nTrain, keptFraction);
+        const { width, height } = extracted.prepared[j];
+        scores.push(makeAnomalyMap(grid, h.grid.height, h.grid.width, height, width).score);
+      });
+      opts.onProgress?.({ phase: 'calibrate', done: scores.length, total: count });
+    }
+  } finally {
+    await backbone.dispose();
+  }
+  return scores;
+}
+
+/**
+ * Image scores of training images held out of the model, so they behave like scores of new
+ * good parts: every image (or the last heldOutImages) left out on its own, or, with
+ * heldOutImages 0, the last batch's images left out together (calibration.ts).
  */
 async function calibrate(
   model: PadimModel,
@@ -204,6 +255,12 @@ async function calibrate(
   keptFraction?: Float64Array,
 ): Promise<Calibration> {
   const h = model.header;
+  const looCount = heldOutCount(opts, state.images.length);
+  if (looCount >= 1) {
+    opts.onProgress?.({ phase: 'calibrate', done: 0, total: looCount });
+    const scores = await leaveOneOutScores(model, state, opts, looCount, keptFraction);
+    return { method: 'held-out', heldOut: 'leave-one-out', scores: scores.sort((a, b) => a - b) };
+  }
   const held = Math.min(state.lastEmbeddings.length, Math.floor(h.nTrain / 4));
   let grids: Float32Array[];
   let sizes = state.lastSizes;
@@ -226,7 +283,33 @@ async function calibrate(
     (grid, j) => makeAnomalyMap(grid, h.grid.height, h.grid.width, sizes[j].height, sizes[j].width).score,
   );
   opts.onProgress?.({ phase: 'calibrate', done: scores.length, total: scores.length });
-  return { method: held < 1 ? 'in-sample' : 'held-out', scores: scores.sort((a, b) => a - b) };
+  if (held < 1) return { method: 'in-sample', scores: scores.sort((a, b) => a - b) };
+  return { method: 'held-out', heldOut: 'block', scores: scores.sort((a, b) => a - b) };
+}
+
+/** Checks the false-alarm budget option. */
+function budgetOf(opts: FitOptions): number {
+  const rate = opts.falseAlarmRate ?? DEFAULTS.falseAlarmRate;
+  if (!(rate > 0 && rate < 1))
+    throw new RangeError(`falseAlarmRate must be between 0 and 1 (exclusive), got ${rate}`);
+  return rate;
+}
+
+/**
+ * The tail fit and the budget's threshold for held-out scores; in-sample scores (too few
+ * images to hold any out) read low, so there the old rule (suggestThreshold) stays.
+ */
+function placeThreshold(model: PadimModel, calibration: Calibration, rate: number): void {
+  const h = model.header;
+  h.trainScores = describeScores(calibration.scores);
+  const tail = fitTail(calibration.scores);
+  if (calibration.method === 'in-sample' || !tail) {
+    h.calibration = calibration;
+    h.threshold = suggestThreshold(h.trainScores);
+    return;
+  }
+  h.calibration = { ...calibration, tail, budget: rate };
+  h.threshold = thresholdForFalseAlarmRate(h.calibration, rate);
 }
 
 async function finish(state: FitState, opts: FitOptions, prior?: PadimModel): Promise<PadimModel> {
@@ -264,25 +347,28 @@ async function finish(state: FitState, opts: FitOptions, prior?: PadimModel): Pr
     opts,
     shrinkage?.map((rho) => 1 - rho),
   );
-  model.header.calibration = calibration;
-  model.header.trainScores = describeScores(calibration.scores);
-  model.header.threshold = suggestThreshold(model.header.trainScores);
+  placeThreshold(model, calibration, budgetOf(opts));
   return model;
 }
 
 async function withBackbone<T>(
   spec: string,
   opts: FitOptions,
+  images: ImageInput[],
   work: (state: FitState) => Promise<T>,
 ): Promise<T> {
-  const backbone = await openBackbone(spec, {
-    layers: opts.layers,
-    provider: opts.provider,
-    strict: opts.strict,
-    threads: opts.threads,
-    log: opts.log,
-    modelsDir: opts.modelsDir,
-  });
+  budgetOf(opts); // a bad budget fails before the images are embedded
+  heldOutCount(opts, images.length);
+  const open = () =>
+    openBackbone(spec, {
+      layers: opts.layers,
+      provider: opts.provider,
+      strict: opts.strict,
+      threads: opts.threads,
+      log: opts.log,
+      modelsDir: opts.modelsDir,
+    });
+  const backbone = await open();
   const linalg = new BatchedLinalg({ threads: opts.threads, provider: backbone.provider });
   try {
     return await work({
@@ -292,6 +378,8 @@ async function withBackbone<T>(
       lastSizes: [],
       size: PLACEHOLDER_SIZE,
       warnings: [],
+      images,
+      reopen: open,
     });
   } finally {
     await linalg.dispose();
@@ -302,7 +390,7 @@ async function withBackbone<T>(
 /** Fits a new model on good images (file paths, encoded bytes or raw pixels). */
 export async function fitModel(images: ImageInput[], opts: FitOptions = {}): Promise<PadimModel> {
   if (images.length < 2) throw new Error(`need at least 2 training images, got ${images.length}`);
-  return withBackbone(opts.backbone ?? DEFAULTS.backbone, opts, async (state) => {
+  return withBackbone(opts.backbone ?? DEFAULTS.backbone, opts, images, async (state) => {
     await chooseSize(state, images, opts);
     await accumulateImages(state, images, opts);
     // the backbone is done: release its session (and its memory) before the inversion peak
@@ -341,7 +429,7 @@ export async function updateModel(
     normalisation: h.input.normalisation,
     eps: h.eps,
   };
-  return withBackbone(h.backbone.path ?? h.backbone.id, merged, async (state) => {
+  return withBackbone(h.backbone.path ?? h.backbone.id, merged, images, async (state) => {
     if (state.backbone.sha256 !== h.backbone.sha256) {
       throw new Error(
         `the backbone ${state.backbone.id} is not the one this model was fitted with (${h.backbone.id})`,

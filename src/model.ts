@@ -2,6 +2,7 @@
  * The fitted PaDiM model in memory: what the model file stores and what scoring needs.
  */
 import type { AutoSizeRecord } from './input-size';
+import type { TailFit } from './threshold/tail';
 import type { Normalisation, SizeProtocol } from './types';
 
 export const MODEL_FORMAT = 'padim-model';
@@ -42,6 +43,16 @@ export interface Calibration {
   method: 'held-out' | 'in-sample';
   /** image scores (same units as a result's score), ascending */
   scores: number[];
+  /**
+   * `leave-one-out`: each of the scored images held out of the model on its own (all N, or
+   * the last `heldOutImages`; calibration.ts leaveOneOutInPlace); `block`: the last K held
+   * out together (heldOutDistances). Absent in models saved before it was stored (block).
+   */
+  heldOut?: 'leave-one-out' | 'block';
+  /** the upper tail of `scores` (threshold/tail.ts); refitted from `scores` when absent */
+  tail?: TailFit;
+  /** the false-alarm rate (0..1) the stored threshold was set for; absent: the max*1.05 rule */
+  budget?: number;
 }
 
 /** The JSON header of a model file: everything except the large arrays. */

@@ -59,6 +59,17 @@ export interface FitOptions extends BackboneChoice, RuntimeOptions {
   shrinkage?: 'auto' | 'off';
   /** arithmetic of the covariance inversion (see gaussian.ts); default 'auto' */
   inversePrecision?: InversePrecision;
+  /**
+   * how many of the training images (the last ones) get a leave-one-out score after the fit,
+   * from a second backbone pass (calibration.ts); default all; 0: only the last batch's
+   * images, held out together, with no second pass (cheaper, fewer scores)
+   */
+  heldOutImages?: number;
+  /**
+   * the false-alarm budget (0..1): the suggested threshold is the one the held-out scores'
+   * tail (threshold/) expects to flag this share of good parts; default 0.01
+   */
+  falseAlarmRate?: number;
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
 }
@@ -73,4 +84,6 @@ export const DEFAULTS = {
   batchSize: 16,
   /** training images scored after the fit to describe the score distribution */
   calibrationImages: 32,
+  /** the false-alarm budget (see BENCHMARKS.md, "False-alarm budget", for the measurement) */
+  falseAlarmRate: 0.01,
 } as const;

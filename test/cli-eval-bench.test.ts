@@ -44,6 +44,27 @@ describe('padim eval and padim bench on generated data', function () {
       for (const k of ['imageAUROC', 'pixelAUROC', 'AUPRO']) assert.ok(r[k] >= 0 && r[k] <= 1, k);
       assert.ok(r.timings.fitMs > 0 && r.timings.scoreMsPerImage > 0);
       assert.equal(r.model.backbone, 'builtin:filterbank');
+      // operating points: rates asked for, counts that add up to the rates, per defect type too
+      assert.deepEqual(
+        r.atFalseAlarmRate.map((p: { rate: number }) => p.rate),
+        [0.001, 0.01, 0.05],
+      );
+      for (const p of r.atFalseAlarmRate) {
+        assert.ok(
+          p.falseAlarms <= Math.floor(p.rate * 8),
+          `at most the rate's share of 8 goods: ${p.falseAlarms}`,
+        );
+        assert.equal(p.caught, p.defectsCaught / 20);
+      }
+      const m = r.atModelThreshold;
+      assert.equal(m.falseAlarmRate, m.falseAlarms / 8);
+      assert.ok(Math.abs(m.expectedFalseAlarmRate - 0.01) < 1e-9, 'the default budget, read back');
+      assert.match(stdout, /caught .* at 0\.1%, .* at 1%, .* at 5% false alarms/);
+      for (const t of Object.values(r.perDefectType) as {
+        atFalseAlarmRate: unknown[];
+        atModelThreshold: unknown;
+      }[])
+        assert.ok(t.atFalseAlarmRate.length === 3 && t.atModelThreshold);
       console.log(
         `      ${texture}: image ${r.imageAUROC.toFixed(3)} pixel ${r.pixelAUROC.toFixed(3)} AUPRO ${r.AUPRO.toFixed(3)}`,
       );

@@ -325,5 +325,9 @@ describe('size auto and the small-set guard on the command line', function () {
     const info = await run(process.execPath, [cli, 'info', model]);
     assert.match(info.stdout, /input {7}320x128 \(auto: short side 128, aspect 2\.500\)/);
     assert.match(info.stdout, /shrinkage {3}oas, mean intensity/);
+    // the stored threshold in false alarms, and the warning that 6 held-out images are few for 1%
+    assert.match(fit.stdout, /expected false alarms 1% \(95%: .*\) on 6 held-out images \(budget 1%\)/);
+    assert.match(info.stdout, /expected false alarms 1% .* on 6 held-out images/);
+    assert.match(info.stderr, /warning: the false-alarm rate 1% rests on 6 held-out images/);
   });
 });

@@ -7,15 +7,17 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../atomic-write';
 import { formatBench, runBench } from '../bench/pipeline-bench';
 import { readCategory } from '../dataset';
-import { evaluate, type EvaluationReport } from '../evaluate';
+import { evaluate, type EvaluationReport, type RatePoint } from '../evaluate';
 import { fitModel, updateModel } from '../fit';
 import { writeHeatmapFile } from '../heatmap';
 import { resolveImageArgs } from '../image-files';
 import { loadModel, readModelHeader, saveModel } from '../model-file';
+import type { ModelHeader } from '../model';
 import type { FitOptions, Progress } from '../options';
 import { describeSize, parseSizeChoice } from '../input-size';
 import { parseSize } from '../preprocess';
 import { Scorer } from '../scorer';
+import { describeThreshold, formatRate, thresholdLine } from '../threshold';
 import type { ProviderName } from '../types';
 import {
   choiceOption,
@@ -89,7 +91,13 @@ Run 'padim <command> --help' for the command's options.`,
   --recursive         look for images in sub-folders too
   --compact           do not keep the statistics needed by 'padim update' (smaller file)
   --inverse P         covariance inversion arithmetic: auto (default: float64 up to d=256,
-                      float32 after scaling above), float64, float32${RUNTIME_HELP}`,
+                      float32 after scaling above), float64, float32
+  --false-alarm-rate R  the false-alarm budget the suggested threshold is set for, as a
+                      fraction or a percentage (default 1%): read from every training image's
+                      leave-one-out score and an exponential tail fitted to the highest
+  --held-out N        training images (the last N) scored left out after the fit, by a second
+                      backbone pass (default all); 0: no second pass, the last batch's images
+                      held out together${RUNTIME_HELP}`,
   score: `Usage: padim score --model <model> <images or folders>... [options]
 
   --model FILE        model file
@@ -180,7 +188,28 @@ const FIT_OPTIONS: Options = {
   compact: { type: 'boolean' },
   inverse: { type: 'string' },
   shrinkage: { type: 'string' },
+  'false-alarm-rate': { type: 'string' },
+  'held-out': { type: 'string' },
 };
+
+/** --false-alarm-rate: a percentage ("1%") or a fraction ("0.01"), between 0 and 1. */
+function rateOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const percent = value.trim().endsWith('%');
+  const n = Number(percent ? value.trim().slice(0, -1) : value) / (percent ? 100 : 1);
+  if (!(n > 0 && n < 1))
+    throw new UsageError(`--false-alarm-rate must be between 0 and 1 (or 0% and 100%), got '${value}'`);
+  return n;
+}
+
+/** The stored threshold in false alarms, and the warning when too few images back it. */
+function printThresholdStatement(h: ModelHeader, io: Io): void {
+  if (!h.calibration)
+    return io.out('false alarms unknown (a model saved before calibration scores were stored)');
+  const t = describeThreshold(h.calibration, h.threshold);
+  io.out(thresholdLine(t));
+  if (t.warning) io.err(`padim: warning: ${t.warning}`);
+}
 
 function fitOptions(v: ParsedValues, io: Io, reporter: ProgressReporter): FitOptions {
   return {
@@ -208,6 +237,8 @@ function fitOptions(v: ParsedValues, io: Io, reporter: ProgressReporter): FitOpt
       'float32',
     ] as const),
     shrinkage: choiceOption(v.shrinkage as string | undefined, 'shrinkage', ['auto', 'off'] as const),
+    falseAlarmRate: rateOption(v['false-alarm-rate'] as string | undefined),
+    heldOutImages: intOption(v['held-out'] as string | undefined, 'held-out', 0),
     onProgress: progressHandler(reporter),
   };
 }
@@ -239,6 +270,7 @@ async function cmdFit(argv: string[], io: Io): Promise<void> {
   io.out(
     `suggested threshold ${h.threshold.toFixed(3)} (training scores max ${h.trainScores.max.toFixed(3)})`,
   );
+  printThresholdStatement(h, io);
   io.out(`input size ${describeSize(h.input.size)}${h.input.auto ? ' (auto)' : ''}`);
   io.out(`model written to ${out}`);
 }
@@ -370,6 +402,7 @@ async function cmdInfo(argv: string[], io: Io): Promise<void> {
     `scores      min ${s.min.toFixed(3)} mean ${s.mean.toFixed(3)} p95 ${s.p95.toFixed(3)} max ${s.max.toFixed(3)} (n=${s.count})`,
   );
   io.out(`threshold   ${h.threshold.toFixed(3)}`);
+  printThresholdStatement(h, io);
 }
 
 function printReport(r: EvaluationReport, io: Io): void {
@@ -384,8 +417,20 @@ function printReport(r: EvaluationReport, io: Io): void {
   io.out(
     `F1-optimal  image threshold ${r.imageThresholdF1.threshold.toFixed(3)} (F1 ${f(r.imageThresholdF1.f1)}), pixel threshold ${r.pixelThresholdF1.threshold.toFixed(3)} (F1 ${f(r.pixelThresholdF1.f1)})`,
   );
+  const caught = (points: RatePoint[]) =>
+    points.map((p) => `${formatRate(p.caught)} at ${formatRate(p.rate)}`).join(', ');
+  const m = r.atModelThreshold;
+  io.out(`caught      ${caught(r.atFalseAlarmRate)} false alarms (test set)`);
+  io.out(
+    `model threshold ${m.threshold.toFixed(3)}: false alarms ${m.falseAlarms} (${formatRate(m.falseAlarmRate)}` +
+      `${m.expectedFalseAlarmRate !== undefined ? `, expected ${formatRate(m.expectedFalseAlarmRate)}` : ''}), ` +
+      `defects caught ${m.defectsCaught} (${formatRate(m.caught)})`,
+  );
   for (const [type, t] of Object.entries(r.perDefectType)) {
-    io.out(`  ${type.padEnd(20)} ${String(t.count).padStart(4)} images  image AUROC ${f(t.imageAUROC)}`);
+    io.out(
+      `  ${type.padEnd(20)} ${String(t.count).padStart(4)} images  image AUROC ${f(t.imageAUROC)}  caught ${caught(t.atFalseAlarmRate)}, ` +
+        `${formatRate(t.atModelThreshold.caught)} at the model threshold`,
+    );
   }
   const fit = r.timings.fitMs !== undefined ? `fit ${(r.timings.fitMs / 1000).toFixed(1)} s, ` : '';
   io.out(

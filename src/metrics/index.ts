@@ -6,3 +6,4 @@ export { binariseMask, resizeMaskNearest } from './mask';
 export { PixelMetricsAccumulator, type PixelMetricsOptions } from './pixel-accumulator';
 export { ProAreaSweep } from './pro';
 export { type BinaryLabel } from './ranking';
+export { caughtAtFalseAlarmRate, operatingPoint, type OperatingPoint } from './operating-point';

@@ -27,6 +27,8 @@ interface Summary {
   modelPath: string;
   modelId: string;
   threshold: number;
+  falseAlarms?: { rate: number; interval: { low: number; high: number }; images: number; budget?: number };
+  warnings: string[];
 }
 
 describe('padim-fit node', function () {
@@ -76,6 +78,14 @@ describe('padim-fit node', function () {
     assert.ok(summary.threshold > 0 && summary.seconds > 0);
     const header = await readModelHeader(modelPath);
     assert.equal(header.threshold, summary.threshold);
+    // 10 held-out images are few for the default 1% budget: said, and warned
+    assert.equal(summary.falseAlarms?.images, 10);
+    assert.equal(summary.falseAlarms?.budget, 0.01);
+    assert.ok(Math.abs((summary.falseAlarms?.rate ?? 0) - 0.01) < 1e-9);
+    assert.ok(
+      summary.warnings.some((w) => /rests on 10 held-out images/.test(w)),
+      summary.warnings.join(' | '),
+    );
     const texts = statuses.map((s) => s.text);
     assert.ok(texts.includes('padim-fit.status.embed 4/10'), texts.join(' | '));
     assert.ok(texts.includes('padim-fit.status.embed 10/10'));

@@ -98,6 +98,28 @@ describe('padim-threshold node', function () {
     assert.equal((norm.seen[1].msg.decision as Msg).scoreThreshold, 15);
   });
 
+  it("false-alarm rate: the threshold the model's calibration gives for the rate, and done(err) without one", async () => {
+    // 100 held-out scores 1..100: 20 of them lie above 80, so the 20% threshold is 80
+    const calibration = { method: 'held-out', scores: Array.from({ length: 100 }, (_, i) => i + 1) };
+    const padim = { modelId: 'abcdef012345', calibration };
+    const { seen } = await run({ mode: 'rate', rate: '20' }, [
+      score(79, 10, { padim }),
+      score(82, 10, { padim }),
+      score(82),
+    ]);
+    assert.deepEqual(
+      seen.map((s) => s.port),
+      ['ok', 'ng', 'caught'],
+    );
+    const decision = seen[1].msg.decision as Msg;
+    assert.equal(decision.mode, 'rate');
+    assert.ok(
+      Math.abs((decision.scoreThreshold as number) - 80) < 1e-9,
+      `threshold ${decision.scoreThreshold}`,
+    );
+    assert.match(String((seen[2].msg.error as Msg).message), /calibration is missing/);
+  });
+
   it('debounce raises the alarm from the N-th NG in a row; hysteresis holds NG near the threshold', async () => {
     const { seen } = await run({ mode: 'fixed', threshold: 10, debounce: 2, hysteresis: 20 }, [
       score(11),
