@@ -76,7 +76,11 @@ export = function register(RED: NodeAPI): void {
     const readImage = async (file: string): Promise<NodeMessage> => {
       // a link in the folder may point elsewhere: every file is checked, not only the folder
       // only a regular file, of a size an image within padimMaxPixels can have (not /dev/zero, not a FIFO)
-      const bytes = await readRegularFile(checkImagePath(file), maxImageFileBytes(maxPixelsSetting(RED)), 'image file');
+      const bytes = await readRegularFile(
+        checkImagePath(file),
+        maxImageFileBytes(maxPixelsSetting(RED)),
+        'image file',
+      );
       if (bytes.length === 0) throw new Error(`${t('errors.empty')}: ${file}`);
       if (!sniffImageKind(bytes)) throw new Error(`${t('errors.notImage')}: ${file}`);
       return { payload: bytes, filename: file, ...mvtecLabel(file) };

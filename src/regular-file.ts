@@ -35,7 +35,8 @@ function kindOf(stat: fs.Stats): string {
 }
 
 function checkStat(path: string, stat: fs.Stats, maxBytes: number, what: string): number {
-  if (!stat.isFile()) throw new FileKindError('NOT_REGULAR', path, `${what} ${path} is ${kindOf(stat)}, not a regular file`);
+  if (!stat.isFile())
+    throw new FileKindError('NOT_REGULAR', path, `${what} ${path} is ${kindOf(stat)}, not a regular file`);
   if (stat.size > maxBytes)
     throw new FileKindError(
       'TOO_LARGE',

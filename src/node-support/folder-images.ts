@@ -53,10 +53,7 @@ export function fileFilter(root: string, pattern: string | undefined): (file: st
 }
 
 /** The folder's image files, sorted in natural order, filtered by the glob pattern. */
-export function listFolderImages(
-  dir: string,
-  opts: ListOptions & { pattern?: string } = {},
-): string[] {
+export function listFolderImages(dir: string, opts: ListOptions & { pattern?: string } = {}): string[] {
   const stat = fs.statSync(dir, { throwIfNoEntry: false });
   if (!stat) throw new Error(`no such folder: ${dir}`);
   if (!stat.isDirectory()) throw new Error(`not a folder: ${dir}`);
