@@ -89,6 +89,7 @@ export = function register(RED: NodeAPI): void {
         if (!folder.trim()) throw new Error(t('errors.noFolder'));
         const files = listFolderImages(pathPolicy(RED).check(folder, 'image folder'), {
           recursive: booleanSetting(def.recursive, false),
+          warn: (m) => node.warn(m),
         });
         // a link in the folder may point elsewhere: every file is checked, not only the folder
         return files.map(checkImagePath);

@@ -14,8 +14,9 @@ import { drawLabel } from '../src/node-support/label-font';
 import { joinUnnormalised } from '../src/node-support/path-policy';
 import type { InputGeometry, RawImage, ScoreMap } from '../src/types';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from './lib/red';
+import { maxPixelsSetting } from './lib/max-pixels';
 import { pathChecker } from './lib/paths';
-import { asError, booleanSetting, formatScore, numberSetting } from './lib/util';
+import { asError, booleanSetting, formatScore, numberSetting, refuseInputs } from './lib/util';
 
 interface HeatmapDef extends NodeDef {
   colormap?: 'jet' | 'inferno';
@@ -122,6 +123,13 @@ export = function register(RED: NodeAPI): void {
     const previewWidth = Math.max(16, Math.floor(numberSetting(def.previewWidth, 160)));
     let preview = booleanSetting(def.preview, true);
     const checkImagePath = pathChecker(RED, 'image file');
+    let maxPixels: number;
+    try {
+      maxPixels = maxPixelsSetting(RED);
+    } catch (err) {
+      refuseInputs(node, err, t('status.notConfigured'));
+      return;
+    }
     let closed = false;
     let rendered = 0;
 
@@ -177,7 +185,7 @@ export = function register(RED: NodeAPI): void {
         // the path the allow-list checked (links resolved) is the one read
         const source =
           typeof given === 'string' ? checkImagePath(joinUnnormalised(process.cwd(), given)) : given;
-        const image = await loadRgb(source);
+        const image = await loadRgb(source, maxPixels);
         const result = (msg.payload ?? {}) as { score?: number; threshold?: number };
         const decision = msg.decision as { ok?: boolean; scoreThreshold?: number } | undefined;
         const threshold =

@@ -14,6 +14,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listFolderImages, mvtecLabel } from '../src/node-support/folder-images';
 import { imageFromPayload, payloadLooksLikeImage, sniffImageKind } from '../src/node-support/image-input';
+import { maxImageFileBytes } from '../src/preprocess';
+import { readRegularFile, readRegularFileSync } from '../src/regular-file';
+import { maxPixelsSetting } from './lib/max-pixels';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from './lib/red';
 import { pathChecker } from './lib/paths';
 import { asError, baseDir, booleanSetting, numberSetting } from './lib/util';
@@ -72,7 +75,12 @@ export = function register(RED: NodeAPI): void {
     /** The message for one image file: bytes, name, and label/mask where the layout is MVTec's. */
     const readImage = async (file: string): Promise<NodeMessage> => {
       // a link in the folder may point elsewhere: every file is checked, not only the folder
-      const bytes = await fs.promises.readFile(checkImagePath(file));
+      // only a regular file, of a size an image within padimMaxPixels can have (not /dev/zero, not a FIFO)
+      const bytes = await readRegularFile(
+        checkImagePath(file),
+        maxImageFileBytes(maxPixelsSetting(RED)),
+        'image file',
+      );
       if (bytes.length === 0) throw new Error(`${t('errors.empty')}: ${file}`);
       if (!sniffImageKind(bytes)) throw new Error(`${t('errors.notImage')}: ${file}`);
       return { payload: bytes, filename: file, ...mvtecLabel(file) };
@@ -98,11 +106,19 @@ export = function register(RED: NodeAPI): void {
         timers.add(timer);
       });
 
+    /** Entries a listing skipped (a link that loops), each told once, not at every rescan. */
+    const skippedTold = new Set<string>();
+    const warnSkipped = (message: string) => {
+      if (skippedTold.has(message)) return;
+      skippedTold.add(message);
+      node.warn(message);
+    };
+
     const startRun = async (folder: string) => {
       if (run) run.stopped = true;
       const me = { stopped: false };
       run = me;
-      const files = listFolderImages(resolveFolder(folder), { recursive, pattern });
+      const files = listFolderImages(resolveFolder(folder), { recursive, pattern, warn: warnSkipped });
       if (files.length === 0) {
         node.status({ fill: 'yellow', shape: 'ring', text: t('status.noImages') });
         run = undefined;
@@ -132,7 +148,7 @@ export = function register(RED: NodeAPI): void {
     /** Watch mode: files already there are not sent; each new file once, when fully written. */
     const startWatch = (folder: string) => {
       const dir = resolveFolder(folder);
-      const seen = new Set(listFolderImages(dir, { recursive, pattern }));
+      const seen = new Set(listFolderImages(dir, { recursive, pattern, warn: warnSkipped }));
       let scanning = false;
       let again = false;
       const settled = async (file: string) => {
@@ -157,7 +173,7 @@ export = function register(RED: NodeAPI): void {
             again = false;
             let files: string[] = [];
             try {
-              files = listFolderImages(dir, { recursive, pattern });
+              files = listFolderImages(dir, { recursive, pattern, warn: warnSkipped });
             } catch (err) {
               node.status({ fill: 'red', shape: 'ring', text: t('status.folderError') });
               node.warn(asError(err).message);
@@ -209,7 +225,9 @@ export = function register(RED: NodeAPI): void {
           const file = image.filename;
           // raw pixels never get here (payloadLooksLikeImage is false for them): encoded bytes or a path
           const bytes =
-            typeof image.input === 'string' ? fs.readFileSync(image.input) : (image.input as Buffer);
+            typeof image.input === 'string'
+              ? readRegularFileSync(image.input, maxImageFileBytes(maxPixelsSetting(RED)), 'image file')
+              : (image.input as Buffer);
           if (!sniffImageKind(bytes)) throw new Error(`${t('errors.notImage')}: ${file ?? 'msg.payload'}`);
           send({ ...msg, payload: bytes, ...(file ? { filename: file, ...mvtecLabel(file) } : {}) });
           done();

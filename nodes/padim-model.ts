@@ -4,7 +4,7 @@
  * same configuration share one loaded model; see src/node-support/model-registry.ts.
  */
 import { parseModelSettings, type ModelFields, type ModelSettings } from '../src/node-support/model-settings';
-import { DEFAULT_MAX_PIXELS } from '../src/preprocess';
+import { maxPixelsSetting } from './lib/max-pixels';
 import { ModelConfig, type ModelConfigNode } from './lib/model-config';
 import { pathPolicy } from './lib/paths';
 import type { NodeAPI, NodeDef } from './lib/red';
@@ -23,15 +23,16 @@ export = function register(RED: NodeAPI): void {
     const policy = pathPolicy(RED, true);
     const settings = parseModelSettings(def, baseDir(RED), (typed, what) => policy.check(typed, what));
     const backbone = settings.fit.backbone ?? '';
-    const limit = RED.settings.padimMaxPixels ?? DEFAULT_MAX_PIXELS;
-    if (typeof limit !== 'number' || !Number.isFinite(limit) || limit < 1)
-      throw new Error(`padimMaxPixels in Node-RED's settings must be a number >= 1, got ${String(limit)}`);
+    const limit = maxPixelsSetting(RED);
+    // a backbone path written in a model file (used by "update") is held to the allow-list too
+    const checkStoredPath = (p: string) => policy.check(p, 'backbone file');
     return {
       path: settings.path,
-      fit: { ...settings.fit, maxPixels: limit },
+      fit: { ...settings.fit, maxPixels: limit, checkStoredPath },
       scorer: {
         ...settings.scorer,
         maxPixels: limit,
+        checkStoredPath,
         backbonePath: backbone || undefined,
         expectInput: { size: settings.fit.size },
       },

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildFilterBank } from './filterbank';
+import { readRegularFileSync } from './regular-file';
 import { exposeOutputs, listOutputs } from './graph-edit';
 import {
   findPreset,
@@ -50,6 +51,17 @@ interface ModelSource {
   layers?: StageNames;
 }
 
+/**
+ * Largest backbone file read: protobuf caps an ONNX file at 2 GiB (larger models keep their weights
+ * in external files, which onnxruntime reads itself).
+ */
+export const MAX_BACKBONE_FILE_BYTES = 2 ** 31;
+
+/** A backbone path can come from a model file's header: only a regular file is read (not /dev/zero, not a FIFO). */
+function readBackboneFile(file: string): Buffer {
+  return readRegularFileSync(file, MAX_BACKBONE_FILE_BYTES, 'backbone file');
+}
+
 function builtinSource(): ModelSource {
   const fb = buildFilterBank();
   return { id: BUILTIN_FILTERBANK, bytes: fb.bytes, layers: fb.layers };
@@ -64,7 +76,7 @@ function presetSource(preset: BackbonePreset, modelsDir?: string): ModelSource {
         `set option modelsDir or PADIM_MODELS_DIR to look elsewhere). ${howToGet(preset, dir)}`,
     );
   }
-  return { id: preset.name, path: file, bytes: fs.readFileSync(file), layers: preset.layers };
+  return { id: preset.name, path: file, bytes: readBackboneFile(file), layers: preset.layers };
 }
 
 function fileSource(spec: string): ModelSource {
@@ -81,7 +93,7 @@ function fileSource(spec: string): ModelSource {
   return {
     id: preset?.name ?? path.basename(file, '.onnx'),
     path: file,
-    bytes: fs.readFileSync(file),
+    bytes: readBackboneFile(file),
     layers: preset?.layers,
   };
 }
@@ -319,6 +331,18 @@ export class Backbone {
     this.released = true;
     await this.session.release();
   }
+}
+
+/**
+ * The backbone spec of a model's header: the file it was fitted with (through `check`, which may
+ * refuse it or give the path to open), else its id (built-in or preset name).
+ */
+export function storedBackboneSpec(
+  backbone: { id: string; path?: string },
+  check?: (path: string) => string,
+): string {
+  if (backbone.path === undefined) return backbone.id;
+  return check ? check(backbone.path) : backbone.path;
 }
 
 /** Loads a backbone: 'builtin:filterbank', a preset name, or an .onnx path. */

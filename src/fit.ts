@@ -7,7 +7,7 @@
  * suggest a threshold.
  */
 import { makeAnomalyMap } from './anomaly-map';
-import { openBackbone, type Backbone } from './backbone';
+import { openBackbone, storedBackboneSpec, type Backbone } from './backbone';
 import { BatchedLinalg } from './batched-linalg';
 import { heldOutDistances, leaveOneOutInPlace } from './calibration';
 import { needsShrinkage, shrinkageWarning } from './covariance-shrinkage';
@@ -71,6 +71,29 @@ export function describeScores(scores: number[]): ScoreDistribution {
  */
 export function suggestThreshold(d: ScoreDistribution): number {
   return Math.max(d.max * 1.05, d.mean + 3 * d.std);
+}
+
+/**
+ * A suggested threshold below this (Mahalanobis units; real sets give 2 to 50) means the held-out
+ * training images scored as copies of the rest: identical or near-identical frames, such as a
+ * frozen camera sends. A model from them has no spread to compare with, so every later image is
+ * an outlier or the threshold is 0; the fit is refused instead of replacing a working model.
+ */
+export const MIN_SUGGESTED_THRESHOLD = 1e-3;
+
+/** The training images do not vary: fitting on them would give a model that cannot decide. */
+export class DegenerateTrainingError extends Error {
+  override name = 'DegenerateTrainingError';
+}
+
+function refuseDegenerate(header: ModelHeader): void {
+  if (header.threshold >= MIN_SUGGESTED_THRESHOLD) return;
+  const s = header.trainScores;
+  throw new DegenerateTrainingError(
+    `the ${header.nTrain} training images do not vary (held-out scores ${s.min.toPrecision(3)} to ${s.max.toPrecision(3)}, ` +
+      `suggested threshold ${header.threshold.toPrecision(3)}): identical or near-identical frames, as from a frozen ` +
+      `camera? No model was written; fit on good parts as they really vary`,
+  );
 }
 
 /** the size until chooseSize (fit) or the model header (update) sets it */
@@ -348,6 +371,7 @@ async function finish(state: FitState, opts: FitOptions, prior?: PadimModel): Pr
     shrinkage?.map((rho) => 1 - rho),
   );
   placeThreshold(model, calibration, budgetOf(opts));
+  refuseDegenerate(model.header);
   return model;
 }
 
@@ -429,7 +453,7 @@ export async function updateModel(
     normalisation: h.input.normalisation,
     eps: h.eps,
   };
-  return withBackbone(h.backbone.path ?? h.backbone.id, merged, images, async (state) => {
+  return withBackbone(storedBackboneSpec(h.backbone, opts.checkStoredPath), merged, images, async (state) => {
     if (state.backbone.sha256 !== h.backbone.sha256) {
       throw new Error(
         `the backbone ${state.backbone.id} is not the one this model was fitted with (${h.backbone.id})`,

@@ -131,12 +131,13 @@ export async function renderHeatmap(
 /**
  * Decodes an image for display at its own size (EXIF orientation applied, alpha dropped,
  * 8-bit sRGB), to draw a heatmap on: anything prepareImage takes (bytes, a path, raw pixels, as
- * padim-score passes on in msg.image), opened the same way; an RgbImage is taken as it is.
+ * padim-score passes on in msg.image), opened the same way, with the same pixel limit (default
+ * DEFAULT_MAX_PIXELS); an RgbImage is taken as it is.
  */
-export async function loadRgb(input: ImageInput | RgbImage): Promise<RgbImage> {
+export async function loadRgb(input: ImageInput | RgbImage, maxPixels?: number): Promise<RgbImage> {
   if (typeof input === 'object' && !(input instanceof Uint8Array) && !('channels' in input)) return input;
   const { data, info } = await (
-    await openImagePipeline(input)
+    await openImagePipeline(input, maxPixels)
   )
     .rotate()
     .removeAlpha()

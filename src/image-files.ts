@@ -13,16 +13,39 @@ export function isImageFile(name: string): boolean {
 /** Natural order, so 2.png comes before 10.png, as a person numbering files expects. */
 const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
 
-/** Image files of a folder, sorted; symlinks followed. */
-export function listImageFiles(dir: string, opts: { recursive?: boolean } = {}): string[] {
+export interface ListOptions {
+  recursive?: boolean;
+  /**
+   * Told about each entry skipped because it cannot be followed (a link that loops, or that
+   * points where this process may not look); default console.warn. One bad entry never stops
+   * the listing: the folder's other images are still found.
+   */
+  warn?: (message: string) => void;
+}
+
+/** What a symbolic link points to; undefined (after a warning) when it cannot be followed. */
+function followLink(full: string, warn: (message: string) => void): fs.Stats | undefined {
+  try {
+    return fs.statSync(full, { throwIfNoEntry: false });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ELOOP' ? 'the link loops' : ((err as Error).message ?? String(err));
+    warn(`skipped ${full}: ${why}`);
+    return undefined;
+  }
+}
+
+/** Image files of a folder, sorted; symlinks followed (ones that cannot be are skipped with a warning). */
+export function listImageFiles(dir: string, opts: ListOptions = {}): string[] {
   const out: string[] = [];
+  const warn = opts.warn ?? ((m: string) => console.warn(m));
   const visit = (d: string) => {
     const entries = fs
       .readdirSync(d, { withFileTypes: true })
       .sort((a, b) => collator.compare(a.name, b.name));
     for (const e of entries) {
       const full = path.join(d, e.name);
-      const stat = e.isSymbolicLink() ? fs.statSync(full, { throwIfNoEntry: false }) : undefined;
+      const stat = e.isSymbolicLink() ? followLink(full, warn) : undefined;
       const isDir = e.isDirectory() || stat?.isDirectory();
       const isFile = e.isFile() || stat?.isFile();
       if (isDir && opts.recursive) visit(full);
@@ -37,10 +60,17 @@ export function listImageFiles(dir: string, opts: { recursive?: boolean } = {}):
  * Expands command-line arguments (folders and files) into image files. A folder
  * contributes its images; a file is taken as it is (so a user can pass any name).
  */
-export function resolveImageArgs(args: string[], opts: { recursive?: boolean } = {}): string[] {
+export function resolveImageArgs(args: string[], opts: ListOptions = {}): string[] {
   const out: string[] = [];
   for (const a of args) {
-    const stat = fs.statSync(a, { throwIfNoEntry: false });
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(a, { throwIfNoEntry: false });
+    } catch {
+      // a link that loops (ELOOP) and the like: taken as a file, whose reading reports the problem
+      out.push(a);
+      continue;
+    }
     if (!stat) throw new Error(`no such file or folder: ${a}`);
     if (stat.isDirectory()) {
       const files = listImageFiles(a, opts);

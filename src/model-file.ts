@@ -38,6 +38,7 @@ import {
   type PadimModel,
 } from './model';
 import type { SizeChoice } from './input-size';
+import { headerProblem } from './model-header-check';
 import type { Normalisation, SizeProtocol } from './types';
 
 const FILE_MAGIC = Buffer.from('PADIMMDL', 'latin1');
@@ -551,6 +552,9 @@ async function readFraming(path: string, fh: FileHandle): Promise<Framing> {
   }
 
   const header = parseHeader(path, headerBytes);
+  const sectionNames = Array.isArray(header.sections) ? header.sections.map((s) => String(s?.name)) : [];
+  const problem = headerProblem(header, { fileBytes: size, sectionNames });
+  if (problem) throw corrupt(path, `header field ${problem}`);
   const { byName, expectedSize } = checkSections(path, header, headerEnd);
   if (size < expectedSize) throw truncated(path, String(expectedSize), size);
   if (size > expectedSize)
@@ -647,6 +651,25 @@ class SectionReader {
   }
 }
 
+/** Bytes per read while checking section checksums: bounded, whatever the model's size. */
+const VERIFY_PIECE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Every section's checksum, read through one small buffer, before anything is allocated for the
+ * arrays: a file whose header declares huge arrays but whose contents do not match (a sparse file
+ * of zeros) is refused having cost a read, not twice its size in memory.
+ */
+async function verifySections(path: string, fh: FileHandle, sections: SectionEntry[]): Promise<void> {
+  const piece = Buffer.alloc(Math.min(VERIFY_PIECE_BYTES, Math.max(...sections.map((s) => s.byteLength))));
+  for (const entry of sections) {
+    const src = new SectionReader(path, fh, entry, true);
+    for (let done = 0; done < entry.byteLength; done += piece.length) {
+      await src.read(piece.subarray(0, Math.min(piece.length, entry.byteLength - done)));
+    }
+    src.finish();
+  }
+}
+
 /** Read packed bytes one chunk at a time into a reusable buffer and expand in place. */
 async function readPrecision(src: SectionReader, g: GaussianArrays): Promise<void> {
   const p = packedSize(g.dims);
@@ -690,7 +713,9 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
   try {
     const { header, sections } = await readFraming(path, fh);
     checkModelExpectations(path, header, opts);
-    const verify = opts.verify ?? true;
+    // checked in full before allocating; the arrays are then read without hashing them again
+    // (the open handle keeps this file: a save renames a new file over the path, never rewrites it)
+    if (opts.verify ?? true) await verifySections(path, fh, Object.values(sections));
     const { cells, dims } = headerShape(path, header);
     const chunkCells = resolveChunkCells(opts.chunkCells, cells, dims);
     const gaussian: GaussianArrays = {
@@ -704,7 +729,7 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
       entry: SectionEntry,
       body: (src: SectionReader) => Promise<void>,
     ): Promise<void> => {
-      const src = new SectionReader(path, fh, entry, verify);
+      const src = new SectionReader(path, fh, entry, false);
       await body(src);
       src.finish();
     };

@@ -25,6 +25,11 @@ export interface RuntimeOptions {
   maxPixels?: number;
   /** one-line messages for the user (warnings, fallbacks) */
   log?: (message: string) => void;
+  /**
+   * Checks a backbone path read from a model file's header before it is opened (the allow-list in
+   * Node-RED): returns the path to open, or throws to refuse it. Default: any regular file.
+   */
+  checkStoredPath?: (path: string) => string;
 }
 
 export interface Progress {

@@ -5,8 +5,8 @@
  * cropping, and hands back interleaved RGB at the target size; a single JS pass then normalises it.
  * BMP is decoded here because the prebuilt libvips in sharp has no BMP loader.
  */
-import { promises as fs } from 'node:fs';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
+import { FileKindError, readRegularFile } from './regular-file';
 import type {
   ImageInput,
   InputGeometry,
@@ -18,6 +18,22 @@ import type {
 
 /** Default decompression-bomb limit: 100 megapixels (e.g. 10000 x 10000). */
 export const DEFAULT_MAX_PIXELS = 100e6;
+
+/**
+ * Largest encoded image file read for a pixel limit: 8 bytes a pixel (16-bit RGBA, uncompressed)
+ * plus 16 MiB of metadata. Anything larger cannot be an image within the limit, and the file's
+ * size is checked before it is read.
+ */
+export function maxImageFileBytes(maxPixels: number): number {
+  return Math.ceil(maxPixels) * 8 + 16 * 1024 * 1024;
+}
+
+/**
+ * Vector formats libvips can render: their pixel size is whatever the file says, and rendering is
+ * code running on the file (fonts, filters, references). Refused on every input path, bytes or file
+ * or data URL alike: rasterise them first.
+ */
+const VECTOR_FORMATS = new Set(['svg', 'pdf']);
 
 /** Largest width/height accepted in a size protocol; bigger is almost certainly a typo. */
 export const MAX_INPUT_SIDE = 16384;
@@ -119,7 +135,7 @@ interface Source {
 
 async function openSource(input: ImageInput, maxPixels: number): Promise<Source> {
   if (typeof input === 'string') {
-    return openEncoded(await readImageFile(input), maxPixels, input);
+    return openEncoded(await readImageFile(input, maxPixels), maxPixels, input);
   }
   if (input instanceof Uint8Array) {
     // Buffer.from(arrayBuffer, ...) wraps without copying.
@@ -141,13 +157,17 @@ function isRawImage(input: unknown): input is RawImage {
   return typeof input === 'object' && input !== null && 'data' in input && 'width' in input;
 }
 
-async function readImageFile(path: string): Promise<Buffer> {
+async function readImageFile(path: string, maxPixels: number): Promise<Buffer> {
   if (path.length === 0) {
     throw new ImageInputError('NOT_FOUND', 'file not found: empty path');
   }
   try {
-    return await fs.readFile(path);
+    return await readRegularFile(path, maxImageFileBytes(maxPixels), 'image file');
   } catch (err) {
+    if (err instanceof FileKindError) {
+      const code = err.code === 'TOO_LARGE' ? 'TOO_LARGE' : 'UNREADABLE';
+      throw new ImageInputError(code, err.message, { cause: err });
+    }
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new ImageInputError('NOT_FOUND', `file not found: ${path}`, { cause: err });
@@ -179,6 +199,12 @@ async function openEncoded(buf: Buffer, maxPixels: number, label: string): Promi
     meta = await sharp(buf, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw decodeError(err, label);
+  }
+  if (meta.format && VECTOR_FORMATS.has(meta.format)) {
+    throw new ImageInputError(
+      'UNSUPPORTED',
+      `vector images (${meta.format.toUpperCase()}) are not accepted: ${label}; convert it to PNG first`,
+    );
   }
   const { width, height } = meta;
   if (!width || !height) {
@@ -448,7 +474,7 @@ function validateMaxPixels(maxPixels: number): number {
   return maxPixels;
 }
 
-function validateNormalisation(norm: Normalisation): Normalisation {
+export function validateNormalisation(norm: Normalisation): Normalisation {
   const ok =
     norm !== undefined &&
     Array.isArray(norm.mean) &&

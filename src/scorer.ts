@@ -8,7 +8,7 @@
  * rather than once per image is what makes batched scoring fast.
  */
 import { makeAnomalyMap } from './anomaly-map';
-import { openBackbone, type Backbone } from './backbone';
+import { openBackbone, storedBackboneSpec, type Backbone } from './backbone';
 import { BatchedLinalg } from './batched-linalg';
 import { Embedder } from './embedding';
 import { batches, embedBatch, extractFeatures } from './extractor';
@@ -69,6 +69,10 @@ export async function cellDistances(
   return out;
 }
 
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 export class Scorer {
   private readonly meanF32: Float32Array;
   /** the aspect warning goes to the log once per scorer; every result still carries it */
@@ -89,7 +93,8 @@ export class Scorer {
   /** Opens the model's backbone and prepares scoring. Call dispose() when done. */
   static async open(model: PadimModel, opts: ScorerOptions = {}): Promise<Scorer> {
     const h = model.header;
-    const backbone = await openBackbone(opts.backbonePath ?? h.backbone.path ?? h.backbone.id, {
+    const spec = opts.backbonePath ?? storedBackboneSpec(h.backbone, opts.checkStoredPath);
+    const backbone = await openBackbone(spec, {
       layers: h.backbone.layers,
       provider: opts.provider,
       strict: opts.strict,
@@ -131,6 +136,44 @@ export class Scorer {
       }
     }
     return results;
+  }
+
+  /**
+   * Scores images in batches and hands each result, or the error of an image that could not be
+   * scored, to the handlers as it comes, keeping none: memory stays that of one batch however
+   * many images there are. A batch that fails is scored again image by image, so one bad file
+   * costs only itself. Handlers may be async (writing a heatmap); they are awaited in order.
+   */
+  async scoreEach(
+    inputs: ImageInput[],
+    handlers: {
+      onResult: (r: ScoreResult, index: number) => void | Promise<void>;
+      onError: (err: Error, index: number) => void | Promise<void>;
+    },
+  ): Promise<{ scored: number; failed: number }> {
+    let scored = 0;
+    let failed = 0;
+    for (let start = 0; start < inputs.length; start += this.batchSize) {
+      const batch = inputs.slice(start, start + this.batchSize);
+      let results: (ScoreResult | Error)[];
+      try {
+        results = await this.scoreBatch(batch);
+      } catch {
+        results = [];
+        for (const input of batch) results.push(await this.scoreBatch([input]).then((r) => r[0], asError));
+      }
+      for (let k = 0; k < results.length; k++) {
+        const r = results[k];
+        if (r instanceof Error) {
+          failed++;
+          await handlers.onError(r, start + k);
+        } else {
+          scored++;
+          await handlers.onResult(r, start + k);
+        }
+      }
+    }
+    return { scored, failed };
   }
 
   /** Scores one batch in a single pass over the model's inverse covariances. */

@@ -62,9 +62,14 @@ function randomModel(o: ModelOptions): PadimModel {
         id: 'résnet18-ü',
         sha256: 'ab'.repeat(32),
         layers: ['l1', 'l2', 'l3'],
-        stageChannels: [d, d, 2 * d],
+        // sane as the loader checks: the stages add up to the concatenated channels
+        stageChannels: [d, d, totalChannels - 2 * d],
       },
-      input: { size: { kind: 'resize', width: 256, height: 256 }, normalisation: IMAGENET_NORMALISATION },
+      // stride 8: the grid is the stage-1 map of the input
+      input: {
+        size: { kind: 'resize', width: 8 * o.width, height: 8 * o.height },
+        normalisation: IMAGENET_NORMALISATION,
+      },
       embedding: {
         totalChannels,
         dims: d,
@@ -369,7 +374,7 @@ describe('model file', () => {
         'BACKBONE_MISMATCH',
         new RegExp(`fitted with backbone résnet18-ü \\(sha256 ${own}\\), not the one given \\(${other}\\)`),
       );
-      await loadModel(file, { expectInput: { size: { kind: 'resize', width: 256, height: 256 } } });
+      await loadModel(file, { expectInput: { size: model.header.input.size } });
       await loadModel(file, { expectInput: { normalisation: IMAGENET_NORMALISATION } });
       await expectError(
         loadModel(file, {
@@ -382,9 +387,9 @@ describe('model file', () => {
       await expectError(
         loadModel(file, { expectInput: { size: { kind: 'auto', short: 256 } } }),
         'INPUT_MISMATCH',
-        /fitted for input .*256.*not auto:256 as configured/,
+        /fitted for input .*resize.*not auto:256 as configured/,
       );
-      const auto = randomModel({ height: 2, width: 5, dims: 3, chunkCells: 4 });
+      const auto = randomModel({ height: 8, width: 20, dims: 3, chunkCells: 40 });
       auto.header.input.auto = { short: 256, aspect: 2.5 };
       auto.header.input.size = { kind: 'resize', width: 640, height: 256 };
       await saveModel(file, auto);

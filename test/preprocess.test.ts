@@ -613,7 +613,7 @@ describe('preprocess', () => {
         'NOT_FOUND',
         new RegExp(`^file not found: ${missing.replace(/[.\\]/g, '\\$&')}$`),
       );
-      await rejects(prepareImage(tmpDir, opts), 'UNREADABLE', /not a file/);
+      await rejects(prepareImage(tmpDir, opts), 'UNREADABLE', /is a directory, not a regular file/);
     });
 
     it('truncated PNG', async () => {

@@ -10,13 +10,14 @@ import { readCategory } from '../dataset';
 import { evaluate, type EvaluationReport, type RatePoint } from '../evaluate';
 import { fitModel, updateModel } from '../fit';
 import { writeHeatmapFile } from '../heatmap';
+import { heatmapNames } from '../heatmap-names';
 import { resolveImageArgs } from '../image-files';
 import { loadModel, readModelHeader, saveModel } from '../model-file';
 import type { ModelHeader } from '../model';
 import type { FitOptions, Progress } from '../options';
 import { describeSize, parseSizeChoice } from '../input-size';
 import { parseSize } from '../preprocess';
-import { Scorer } from '../scorer';
+import { Scorer, type ScoreResult } from '../scorer';
 import { describeThreshold, formatRate, thresholdLine } from '../threshold';
 import type { ProviderName } from '../types';
 import {
@@ -101,8 +102,13 @@ Run 'padim <command> --help' for the command's options.`,
   score: `Usage: padim score --model <model> <images or folders>... [options]
 
   --model FILE        model file
-  --heatmaps DIR      write <name>.png heatmaps (original image size) into DIR
-  --json              print one JSON object per line instead of a table
+  --heatmaps DIR      write a PNG heatmap (original image size) per image into DIR: x.png
+                      for x.png, keeping sub-folders (a/x.png, b/x.png) and the extension
+                      where names would clash (x.png.png, x.jpg.png)
+  --json              print one JSON object per line instead of a table; an image that
+                      cannot be scored gives {"file", "error", "code"}
+  Every image is scored; each one that fails is reported on its own line, and the exit
+  code is 1 when any failed.
   --batch N           images per batch (default 8)
   --backbone FILE     use this backbone file instead of the path stored in the model
   --recursive         look for images in sub-folders too${RUNTIME_HELP}`,
@@ -162,6 +168,11 @@ function runtimeOptions(v: ParsedValues, io: Io) {
     maxPixels: intOption(v['max-pixels'] as string | undefined, 'max-pixels'),
     log: (m: string) => io.err(`padim: ${m}`),
   };
+}
+
+/** Warnings while listing images (a link that loops, skipped) go to stderr, not into the results. */
+function warnTo(io: Io): (message: string) => void {
+  return (m) => io.err(`padim: warning: ${m}`);
 }
 
 function progressHandler(reporter: ProgressReporter): (p: Progress) => void {
@@ -255,7 +266,7 @@ async function cmdFit(argv: string[], io: Io): Promise<void> {
   const out = required(v.out as string | undefined, 'out');
   const trainArgs = asStrings(v.train);
   if (trainArgs.length === 0) throw new UsageError('--train is required');
-  const images = resolveImageArgs(trainArgs, { recursive: Boolean(v.recursive) });
+  const images = resolveImageArgs(trainArgs, { recursive: Boolean(v.recursive), warn: warnTo(io) });
   const reporter = createProgress(process.stderr, Boolean(v.quiet));
   const opts = fitOptions(v, io, reporter);
   const t0 = performance.now();
@@ -275,7 +286,7 @@ async function cmdFit(argv: string[], io: Io): Promise<void> {
   io.out(`model written to ${out}`);
 }
 
-async function cmdScore(argv: string[], io: Io): Promise<void> {
+async function cmdScore(argv: string[], io: Io): Promise<number | void> {
   const { values: v, positionals } = parse(
     argv,
     {
@@ -292,7 +303,7 @@ async function cmdScore(argv: string[], io: Io): Promise<void> {
   if (v.help) return io.out(HELP.score);
   const modelPath = required(v.model as string | undefined, 'model');
   if (positionals.length === 0) throw new UsageError('give the images (files or folders) to score');
-  const images = resolveImageArgs(positionals, { recursive: Boolean(v.recursive) });
+  const images = resolveImageArgs(positionals, { recursive: Boolean(v.recursive), warn: warnTo(io) });
   const model = await loadModel(modelPath);
   const scorer = await Scorer.open(model, {
     ...runtimeOptions(v, io),
@@ -300,43 +311,63 @@ async function cmdScore(argv: string[], io: Io): Promise<void> {
     batchSize: intOption(v.batch as string | undefined, 'batch'),
   });
   const heatmaps = v.heatmaps as string | undefined;
-  if (heatmaps) fs.mkdirSync(heatmaps, { recursive: true });
+  const names = heatmaps ? heatmapNames(images) : [];
   const reporter = createProgress(process.stderr, Boolean(v.quiet) || Boolean(v.json));
+  const json = Boolean(v.json);
+  let outcome: { scored: number; failed: number };
   try {
-    if (!v.json) io.out(`${'image'.padEnd(40)} ${'score'.padStart(9)}  verdict  ms`);
-    const pending: Promise<void>[] = [];
-    await scorer.scoreMany(images, (r, i) => {
-      const file = images[i];
-      if (v.json) {
-        const { score, normalizedScore, threshold, timings } = r;
-        const { warnings } = r;
-        io.out(
-          JSON.stringify({
-            file,
-            score,
-            normalizedScore,
-            threshold,
-            ng: score > threshold,
-            timings,
-            warnings,
-          }),
-        );
-      } else {
-        const verdict = r.score > r.threshold ? 'NG' : 'OK';
-        io.out(
-          `${path.basename(file).padEnd(40)} ${r.score.toFixed(3).padStart(9)}  ${verdict.padEnd(7)}  ${r.timings.totalMs.toFixed(0)}`,
-        );
-      }
-      if (heatmaps) {
-        const name = path.join(heatmaps, `${path.parse(file).name}.png`);
-        pending.push(writeHeatmapFile(file, r, name));
-      }
-      reporter.update('scoring', i + 1, images.length);
+    if (!json) io.out(`${'image'.padEnd(40)} ${'score'.padStart(9)}  verdict  ms`);
+    const fail = (file: string, err: Error) => {
+      const code = (err as { code?: unknown }).code;
+      if (json) io.out(JSON.stringify({ file, error: err.message, ...(code ? { code } : {}) }));
+      else io.err(`padim score: ${file}: ${err.message}`);
+    };
+    outcome = await scorer.scoreEach(images, {
+      onResult: async (r, i) => {
+        const file = images[i];
+        // the heatmap first: a heatmap that cannot be written is this image's failure
+        const heatmap = heatmaps ? path.join(heatmaps, names[i]) : undefined;
+        if (heatmap) {
+          await fs.promises.mkdir(path.dirname(heatmap), { recursive: true });
+          await writeHeatmapFile(file, r, heatmap);
+        }
+        printScore(io, json, file, r, heatmap);
+        reporter.update('scoring', i + 1, images.length);
+      },
+      onError: (err, i) => {
+        fail(images[i], err);
+        reporter.update('scoring', i + 1, images.length);
+      },
     });
-    await Promise.all(pending);
     reporter.end();
   } finally {
     await scorer.dispose();
+  }
+  if (outcome.failed === 0) return 0;
+  io.err(`padim score: ${outcome.failed} of ${images.length} images could not be scored`);
+  return 1;
+}
+
+function printScore(io: Io, json: boolean, file: string, r: ScoreResult, heatmap?: string): void {
+  if (json) {
+    const { score, normalizedScore, threshold, timings, warnings } = r;
+    io.out(
+      JSON.stringify({
+        file,
+        score,
+        normalizedScore,
+        threshold,
+        ng: score > threshold,
+        timings,
+        warnings,
+        ...(heatmap ? { heatmap } : {}),
+      }),
+    );
+  } else {
+    const verdict = r.score > r.threshold ? 'NG' : 'OK';
+    io.out(
+      `${path.basename(file).padEnd(40)} ${r.score.toFixed(3).padStart(9)}  ${verdict.padEnd(7)}  ${r.timings.totalMs.toFixed(0)}`,
+    );
   }
 }
 
@@ -353,7 +384,7 @@ async function cmdUpdate(argv: string[], io: Io): Promise<void> {
   const modelPath = required(v.model as string | undefined, 'model');
   const trainArgs = asStrings(v.train);
   if (trainArgs.length === 0) throw new UsageError('--train is required');
-  const images = resolveImageArgs(trainArgs, { recursive: Boolean(v.recursive) });
+  const images = resolveImageArgs(trainArgs, { recursive: Boolean(v.recursive), warn: warnTo(io) });
   const model = await loadModel(modelPath);
   const reporter = createProgress(process.stderr, Boolean(v.quiet));
   const updated = await updateModel(model, images, {
@@ -511,7 +542,8 @@ async function cmdBench(argv: string[], io: Io): Promise<void> {
   if (v.json) await writeFileAtomic(v.json as string, JSON.stringify(report, null, 2) + '\n');
 }
 
-const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<void>> = {
+/** A command returns its exit code when it is not 0 (some images failed, the rest were done). */
+const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number | void>> = {
   bench: cmdBench,
   eval: cmdEval,
   fit: cmdFit,
@@ -537,8 +569,7 @@ export async function main(
     return 2;
   }
   try {
-    await run(rest, io);
-    return 0;
+    return (await run(rest, io)) ?? 0;
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`padim ${command}: ${err.message}\nRun 'padim ${command} --help' for usage.`);

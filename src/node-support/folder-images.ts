@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listImageFiles } from '../image-files';
+import { listImageFiles, type ListOptions } from '../image-files';
 
 /**
  * A small glob: `*` (any characters but /), `**` (any, / included), `?` (one character),
@@ -53,15 +53,12 @@ export function fileFilter(root: string, pattern: string | undefined): (file: st
 }
 
 /** The folder's image files, sorted in natural order, filtered by the glob pattern. */
-export function listFolderImages(
-  dir: string,
-  opts: { recursive?: boolean; pattern?: string } = {},
-): string[] {
+export function listFolderImages(dir: string, opts: ListOptions & { pattern?: string } = {}): string[] {
   const stat = fs.statSync(dir, { throwIfNoEntry: false });
   if (!stat) throw new Error(`no such folder: ${dir}`);
   if (!stat.isDirectory()) throw new Error(`not a folder: ${dir}`);
   const keep = fileFilter(dir, opts.pattern);
-  return listImageFiles(dir, { recursive: opts.recursive }).filter(keep);
+  return listImageFiles(dir, { recursive: opts.recursive, warn: opts.warn }).filter(keep);
 }
 
 /**

@@ -93,6 +93,10 @@ interface Entry<S extends Disposable, O> {
   refs: number;
   /** the session in use, or being loaded; undefined until first use or after a failed load */
   current?: Promise<Slot<S>>;
+  /** the reload running now, if any */
+  reloading?: Promise<ModelInfo>;
+  /** one more reload after it, shared by every request made while it runs */
+  nextReload?: Promise<ModelInfo>;
 }
 
 export interface ModelEvent {
@@ -183,7 +187,28 @@ export class ModelRegistry<S extends Disposable, O> {
     return info;
   }
 
-  private async reload(entry: Entry<S, O>): Promise<ModelInfo> {
+  /**
+   * Reload requests are coalesced: 30 at once load the file twice (the one running, and one after
+   * it for requests that may have come after a newer file was written), not 30 copies of the model.
+   */
+  private reload(entry: Entry<S, O>): Promise<ModelInfo> {
+    if (entry.reloading) {
+      entry.nextReload ??= entry.reloading
+        .catch(() => undefined)
+        .then(() => {
+          entry.nextReload = undefined;
+          return this.reload(entry);
+        });
+      return entry.nextReload;
+    }
+    const running = this.reloadNow(entry).finally(() => {
+      if (entry.reloading === running) entry.reloading = undefined;
+    });
+    entry.reloading = running;
+    return running;
+  }
+
+  private async reloadNow(entry: Entry<S, O>): Promise<ModelInfo> {
     const slot = new Slot(await this.loader.open(entry.path, entry.options));
     if (this.entries.get(entry.path) !== entry) {
       // every lease was given back while the file loaded: nobody will use or release it

@@ -45,6 +45,19 @@ const model = (threshold: number) =>
   ({ header: { threshold, nTrain: 2, backbone: { id: 'b' }, createdAt: 'now' } }) as unknown as PadimModel;
 
 describe('ModelRegistry', () => {
+  it('coalesces 30 reloads at once into two loads of the file (issue 14)', async () => {
+    const { loader, made } = fakeLoader();
+    const reg = new ModelRegistry(loader);
+    const lease = reg.acquire('/m', {});
+    await lease.preload();
+    const before = made.length;
+    const infos = await Promise.all(Array.from({ length: 30 }, () => lease.reload()));
+    assert.equal(made.length - before, 2);
+    assert.ok(infos.every((i) => i.id === 'file:/m'));
+    await lease.release();
+    assert.ok(made.every((s) => s.disposed));
+  });
+
   it("checks each lease's own options on the shared session, whichever lease came first", async () => {
     const { loader } = fakeLoader();
     const checked: unknown[] = [];
