@@ -32,7 +32,8 @@ export = function register(RED: NodeAPI): void {
       scorer: {
         ...settings.scorer,
         maxPixels: limit,
-        backbonePath: backbone || undefined,
+        // auto scores with the backbone the model was fitted with
+        backbonePath: backbone && backbone !== 'auto' ? backbone : undefined,
         expectInput: { size: settings.fit.size },
       },
     };
