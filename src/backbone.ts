@@ -359,7 +359,8 @@ async function namedSource(spec: string, opts: BackboneOptions): Promise<ModelSo
   if (preset && fs.existsSync(path.join(dir, preset.file))) return presetSource(preset, opts.modelsDir);
   throw new Error(
     `backbone '${spec}' is not installed in ${dir} (${findEntry(spec)?.file} is missing). ` +
-      `Install it with: padim models pull ${spec} (or padim models import FILE on a machine without internet)`,
+      `Install it with: padim models pull ${spec} (or padim models import FILE on a machine without internet)` +
+      (preset ? `, or provide the preset file ${path.join(dir, preset.file)}: ${howToGet(preset, dir)}` : ''),
   );
 }
 
