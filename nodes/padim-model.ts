@@ -33,7 +33,8 @@ export = function register(RED: NodeAPI): void {
         ...settings.scorer,
         maxPixels: limit,
         checkStoredPath,
-        backbonePath: backbone || undefined,
+        // auto scores with the backbone the model was fitted with
+        backbonePath: backbone && backbone !== 'auto' ? backbone : undefined,
         expectInput: { size: settings.fit.size },
       },
     };

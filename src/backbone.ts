@@ -12,6 +12,8 @@ import * as ort from 'onnxruntime-node';
 import { buildFilterBank } from './filterbank';
 import { readRegularFileSync } from './regular-file';
 import { exposeOutputs, listOutputs } from './graph-edit';
+import { findEntry } from './models/registry';
+import { bestInstalled, resolveInstalled } from './models/store';
 import {
   findPreset,
   howToGet,
@@ -23,6 +25,8 @@ import {
 import type { FeatureMap, ProviderName } from './types';
 
 export const BUILTIN_FILTERBANK = 'builtin:filterbank';
+/** The best pretrained backbone installed in the models directory, else the filter bank. */
+export const AUTO_BACKBONE = 'auto';
 export const PROVIDERS: readonly ProviderName[] = ['cpu', 'webgpu', 'cuda', 'tensorrt'];
 
 export type StageNames = [string, string, string];
@@ -345,9 +349,50 @@ export function storedBackboneSpec(
   return check ? check(backbone.path) : backbone.path;
 }
 
-/** Loads a backbone: 'builtin:filterbank', a preset name, or an .onnx path. */
+let warnedNoPretrained = false;
+
+/** 'auto': the best installed registry backbone, else the filter bank with one warning per process. */
+function resolveAuto(opts: BackboneOptions): string {
+  const { dir } = modelsDirectory(opts.modelsDir);
+  const best = bestInstalled(dir);
+  if (best) return best;
+  if (!warnedNoPretrained) {
+    warnedNoPretrained = true;
+    const log = opts.log ?? ((m: string) => console.warn(m));
+    log(
+      `backbone auto: no pretrained backbone installed in ${dir}; using ${BUILTIN_FILTERBANK}, which is far less accurate on real parts. ` +
+        `Install one with: padim models pull resnet18 (or wide_resnet50_2; 'padim models list' shows all)`,
+    );
+  }
+  return BUILTIN_FILTERBANK;
+}
+
+/**
+ * Registry and imported names: the prepared backbone in the models directory (made on first
+ * use from the downloaded file). A registry name that is not installed falls back to the old
+ * preset of that name where its file exists, else says how to install it.
+ */
+async function namedSource(spec: string, opts: BackboneOptions): Promise<ModelSource | undefined> {
+  const { dir } = modelsDirectory(opts.modelsDir);
+  const found = await resolveInstalled(dir, spec);
+  if (!found) return undefined;
+  if (found.installed) {
+    return { id: spec, path: found.path, bytes: readBackboneFile(found.path) };
+  }
+  const preset = findPreset(spec);
+  if (preset && fs.existsSync(path.join(dir, preset.file))) return presetSource(preset, opts.modelsDir);
+  throw new Error(
+    `backbone '${spec}' is not installed in ${dir} (${findEntry(spec)?.file} is missing). ` +
+      `Install it with: padim models pull ${spec} (or padim models import FILE on a machine without internet)` +
+      (preset ? `, or provide the preset file ${path.join(dir, preset.file)}: ${howToGet(preset, dir)}` : ''),
+  );
+}
+
+/** Loads a backbone: 'auto', 'builtin:filterbank', a registry or preset name, or an .onnx path. */
 export async function openBackbone(spec: string, opts: BackboneOptions = {}): Promise<Backbone> {
-  const source = resolveSource(spec, opts.modelsDir);
+  const chosen = spec === AUTO_BACKBONE ? resolveAuto(opts) : spec;
+  const named = chosen === BUILTIN_FILTERBANK ? undefined : await namedSource(chosen, opts);
+  const source = named ?? resolveSource(chosen, opts.modelsDir);
   const sha256 = createHash('sha256').update(source.bytes).digest('hex');
   const layers = chooseLayers(source, opts.layers);
   let exposed: ReturnType<typeof exposeOutputs>;

@@ -7,7 +7,7 @@ import type { Normalisation, ProviderName } from './types';
 import { IMAGENET_NORMALISATION } from './types';
 
 export interface BackboneChoice {
-  /** 'builtin:filterbank' (default), a preset name, or a path to an .onnx file */
+  /** 'auto' (default: the best installed pretrained backbone, else 'builtin:filterbank'), a registry or preset name, or a path to an .onnx file */
   backbone?: string;
   /** the three tensors used as stages 1..3; a preset's or the built-in's by default */
   layers?: [string, string, string];
@@ -80,7 +80,7 @@ export interface FitOptions extends BackboneChoice, RuntimeOptions {
 }
 
 export const DEFAULTS = {
-  backbone: 'builtin:filterbank',
+  backbone: 'auto',
   dims: 100,
   size: { kind: 'auto', short: DEFAULT_AUTO_SHORT } as SizeChoice,
   normalisation: IMAGENET_NORMALISATION,

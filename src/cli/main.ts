@@ -32,6 +32,7 @@ import {
   type ParsedValues,
 } from './args';
 import { runDemo } from './demo';
+import { cmdModels, MODELS_HELP } from './models';
 import { createProgress, type ProgressReporter } from './progress';
 
 const PROVIDERS: readonly ProviderName[] = ['cpu', 'webgpu', 'cuda', 'tensorrt'];
@@ -69,14 +70,17 @@ Commands:
   bench    time each stage of the pipeline against this machine's floors
   info     show a model file's header
   demo     generate a synthetic data set, fit, score and report (no downloads)
+  models   pretrained backbones: list, pull, import, verify, inspect
 
 Run 'padim <command> --help' for the command's options.`,
   fit: `Usage: padim fit --train <dir|files>... --out <model> [options]
 
   --train PATH        folder of good images (repeatable), or image files
   --out FILE          model file to write (atomically)
-  --backbone SPEC     builtin:filterbank (default), a preset (resnet50v2, mobilenetv2,
-                      mobilenetv2-int8, squeezenet, resnet18, wide_resnet50_2) or an .onnx file
+  --backbone SPEC     auto (default: the best backbone installed by 'padim models pull', else
+                      builtin:filterbank with a warning), builtin:filterbank, a registry name
+                      ('padim models list'), a preset (resnet50v2, mobilenetv2, mobilenetv2-int8,
+                      squeezenet) or an .onnx file
   --layers a,b,c      tensor names of stages 1..3 (default: the preset's)
   --dims N            channels kept per cell (default 100, or all if fewer)
   --reduction R       random (default) or semi-orthogonal
@@ -550,6 +554,7 @@ const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number | void
   score: cmdScore,
   update: cmdUpdate,
   info: cmdInfo,
+  models: (argv, io) => (argv.length === 0 ? Promise.resolve(io.out(MODELS_HELP)) : cmdModels(argv, io)),
   demo: (argv, io) => runDemo(argv, io, HELP.demo, RUNTIME_OPTIONS, runtimeOptions),
 };
 

@@ -54,7 +54,7 @@ export function parseModelSettings(
 ): ModelSettings {
   const file = (fields.path ?? '').trim();
   if (!file) throw new Error('the model file path is empty: give a file such as models/line1.padim');
-  const backbone = (fields.backbone ?? '').trim() || 'builtin:filterbank';
+  const backbone = (fields.backbone ?? '').trim() || 'auto';
   let layers: [string, string, string] | undefined;
   const layerText = (fields.layers ?? '').trim();
   if (layerText) {

@@ -6,7 +6,7 @@ describe('model settings', () => {
   it('defaults to the built-in backbone, size auto and the CPU; paths from the base directory', () => {
     const s = parseModelSettings({ path: 'models/a.padim' }, '/data/nr');
     assert.equal(s.path, path.resolve('/data/nr', 'models/a.padim'));
-    assert.equal(s.fit.backbone, 'builtin:filterbank');
+    assert.equal(s.fit.backbone, 'auto');
     assert.deepEqual(s.fit.size, { kind: 'auto', short: 256 });
     assert.equal(s.fit.dims, undefined);
     assert.equal(s.fit.provider, 'cpu');
