@@ -6,6 +6,8 @@
  * the model is inverted to describe the distribution of training-image scores and to
  * suggest a threshold.
  */
+import { Aligner, chooseReference, type AlignedImage } from './alignment/aligner';
+import type { AlignmentRecord } from './alignment/reference';
 import { makeAnomalyMap } from './anomaly-map';
 import { openBackbone, type Backbone } from './backbone';
 import { BatchedLinalg } from './batched-linalg';
@@ -25,7 +27,8 @@ import {
   type ScoreDistribution,
 } from './model';
 import { DEFAULTS, type FitOptions } from './options';
-import type { ImageInput, SizeProtocol } from './types';
+import { prepareImage } from './preprocess';
+import type { ImageInput, PreparedImage, SizeProtocol } from './types';
 
 export class FitCancelledError extends Error {
   constructor() {
@@ -89,6 +92,43 @@ interface FitState {
   autoSize?: AutoSizeRecord;
   /** what the fit warned about; logged as they happen and kept in the header */
   warnings: string[];
+  /** present when training images are aligned to a reference */
+  aligner?: Aligner;
+  /** training images left unaligned (match too weak or motion too large) */
+  unaligned: number;
+}
+
+/** Training images looked at when choosing the alignment reference. */
+const REFERENCE_CANDIDATES = 16;
+
+/**
+ * Picks the alignment reference among the first training images (the one closest to their
+ * mean thumbnail) and sets up the aligner every training image then goes through.
+ */
+async function chooseAlignment(state: FitState, images: ImageInput[], opts: FitOptions): Promise<void> {
+  const mode = opts.align ?? DEFAULTS.align;
+  if (mode === 'off') return;
+  const protocol = {
+    size: state.size,
+    normalisation: opts.normalisation ?? DEFAULTS.normalisation,
+    maxPixels: opts.maxPixels,
+  };
+  const candidates = await Promise.all(
+    images.slice(0, REFERENCE_CANDIDATES).map((img) => prepareImage(img, protocol)),
+  );
+  const index = chooseReference(candidates);
+  state.aligner = new Aligner(Aligner.record(candidates[index], mode, index));
+}
+
+/** Aligns one training image, counting those that stay unaligned. */
+function alignTraining(state: FitState): ((p: PreparedImage) => AlignedImage) | undefined {
+  const aligner = state.aligner;
+  if (!aligner) return undefined;
+  return (p) => {
+    const a = aligner.align(p);
+    if (!a.outcome.applied) state.unaligned += 1;
+    return a;
+  };
 }
 
 function warn(state: FitState, opts: FitOptions, message: string): void {
@@ -163,6 +203,7 @@ function initialise(
     embedding: { totalChannels, dims: state.embedder.dims, reduction },
     grid,
     eps: opts.eps ?? DEFAULTS.eps,
+    ...(state.aligner ? { alignment: state.aligner.record } : {}),
   };
 }
 
@@ -177,7 +218,7 @@ async function accumulateImages(state: FitState, images: ImageInput[], opts: Fit
   let backboneMs = 0;
   for (const batch of batches(images, opts.batchSize ?? DEFAULTS.batchSize)) {
     if (opts.signal?.aborted) throw new FitCancelledError();
-    const extracted = await extractFeatures(state.backbone, batch, protocol);
+    const extracted = await extractFeatures(state.backbone, batch, protocol, alignTraining(state));
     decodeMs += extracted.decodeMs;
     backboneMs += extracted.backboneMs;
     if (!state.accumulator) initialise(state, extracted.features[0], opts);
@@ -189,6 +230,10 @@ async function accumulateImages(state: FitState, images: ImageInput[], opts: Fit
     state.lastSizes = [...state.lastSizes, ...sizes].slice(-DEFAULTS.calibrationImages);
     done += batch.length;
     opts.onProgress?.({ phase: 'embed', done, total: images.length, decodeMs, backboneMs });
+  }
+  if (state.unaligned > 0) {
+    warn(state, opts, `${state.unaligned} of ${images.length} training images could not be aligned and were used unaligned`);
+    state.unaligned = 0;
   }
 }
 
@@ -290,6 +335,7 @@ async function withBackbone<T>(
       lastSizes: [],
       size: PLACEHOLDER_SIZE,
       warnings: [],
+      unaligned: 0,
     });
   } finally {
     await linalg.dispose();
@@ -302,6 +348,7 @@ export async function fitModel(images: ImageInput[], opts: FitOptions = {}): Pro
   if (images.length < 2) throw new Error(`need at least 2 training images, got ${images.length}`);
   return withBackbone(opts.backbone ?? DEFAULTS.backbone, opts, async (state) => {
     await chooseSize(state, images, opts);
+    await chooseAlignment(state, images, opts);
     await accumulateImages(state, images, opts);
     // the backbone is done: release its session (and its memory) before the inversion peak
     await state.backbone.dispose();
@@ -365,6 +412,7 @@ export async function updateModel(
     } = h;
     state.header = rest;
     state.size = h.input.size;
+    if (h.alignment) state.aligner = new Aligner(h.alignment as AlignmentRecord);
     await accumulateImages(state, images, merged);
     await state.backbone.dispose();
     return finish(state, merged, model);
