@@ -232,7 +232,11 @@ async function accumulateImages(state: FitState, images: ImageInput[], opts: Fit
     opts.onProgress?.({ phase: 'embed', done, total: images.length, decodeMs, backboneMs });
   }
   if (state.unaligned > 0) {
-    warn(state, opts, `${state.unaligned} of ${images.length} training images could not be aligned and were used unaligned`);
+    warn(
+      state,
+      opts,
+      `${state.unaligned} of ${images.length} training images could not be aligned and were used unaligned`,
+    );
     state.unaligned = 0;
   }
 }

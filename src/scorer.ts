@@ -57,7 +57,9 @@ export function scoringAligner(model: PadimModel, align: AlignMode | undefined):
   if (align === 'off') return undefined;
   if (!record) {
     if (align === undefined) return undefined;
-    throw new Error(`align ${align}: this model was fitted without alignment (no reference); fit it with --align ${align}`);
+    throw new Error(
+      `align ${align}: this model was fitted without alignment (no reference); fit it with --align ${align}`,
+    );
   }
   if (align === 'rigid' && record.mode === 'translate')
     throw new Error('align rigid: this model was fitted with translate alignment; fit it with --align rigid');
@@ -161,11 +163,16 @@ export class Scorer {
   async scoreBatch(inputs: ImageInput[]): Promise<ScoreResult[]> {
     if (inputs.length === 0) return [];
     const h = this.model.header;
-    const extracted = await extractFeatures(this.backbone, inputs, {
-      size: h.input.size,
-      normalisation: h.input.normalisation,
-      maxPixels: this.maxPixels,
-    }, this.aligner ? (p) => (this.aligner as Aligner).align(p) : undefined);
+    const extracted = await extractFeatures(
+      this.backbone,
+      inputs,
+      {
+        size: h.input.size,
+        normalisation: h.input.normalisation,
+        maxPixels: this.maxPixels,
+      },
+      this.aligner ? (p) => (this.aligner as Aligner).align(p) : undefined,
+    );
     const gridShape = extracted.features[0][0];
     if (gridShape.height !== h.grid.height || gridShape.width !== h.grid.width) {
       throw new Error(

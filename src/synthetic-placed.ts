@@ -61,7 +61,11 @@ function partTexture(side: number, seed: number, texture: TextureKind): RawImage
   return img;
 }
 
-function drawCode(img: RawImage & { data: Uint8Array }, rect: NonNullable<PlacedPartOptions['code']>, rng: Rng) {
+function drawCode(
+  img: RawImage & { data: Uint8Array },
+  rect: NonNullable<PlacedPartOptions['code']>,
+  rng: Rng,
+) {
   const w = img.width;
   for (let y = rect.y; y < rect.y + rect.height; y++)
     for (let x = rect.x; x < rect.x + rect.width; x++) img.data[y * w + x] = 230;
@@ -182,7 +186,11 @@ export async function writePlacedDataset(
       const part = placedPart(seed * 1000 + 500 + 50 * k + i, opts, defect);
       await write(`test/${defect}/${name(i)}`, part);
       const mask = Uint8Array.from(part.mask, (v) => (v ? 255 : 0));
-      await writeGrey(path.join(dir, `ground_truth/${defect}/${name(i).replace('.png', '_mask.png')}`), mask, size);
+      await writeGrey(
+        path.join(dir, `ground_truth/${defect}/${name(i).replace('.png', '_mask.png')}`),
+        mask,
+        size,
+      );
     }
   }
   return placements;

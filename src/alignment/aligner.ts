@@ -101,7 +101,12 @@ export class Aligner {
   }
 
   /** The motion of a prepared image against the reference, in input pixels, with confidences. */
-  estimate(img: PreparedImage): { motion: RigidMotion; confidence: number; rotationConfidence?: number; thumb: Thumbnail } {
+  estimate(img: PreparedImage): {
+    motion: RigidMotion;
+    confidence: number;
+    rotationConfidence?: number;
+    thumb: Thumbnail;
+  } {
     const thumb = thumbnailOf(img.data, img.width, img.height);
     if (thumb.width !== this.reference.width || thumb.height !== this.reference.height) {
       throw new RangeError(
@@ -162,7 +167,11 @@ export class Aligner {
     if (problem) return { prepared: img, outcome: { ...outcome, warning: problem } };
     const forward = motionToAffine(motion, img.width, img.height);
     const data = warpPlanes(img.data, img.width, img.height, 3, forward, { kind: 'clamp' });
-    return { prepared: { ...img, data }, outcome: { ...outcome, applied: true }, back: invertAffine(forward) };
+    return {
+      prepared: { ...img, data },
+      outcome: { ...outcome, applied: true },
+      back: invertAffine(forward),
+    };
   }
 
   private problem(m: RigidMotion, confidence: number, img: PreparedImage): string | undefined {
@@ -180,7 +189,10 @@ export class Aligner {
 /** An anomaly map of the aligned frame brought back to the image's frame (zero where nothing was seen). */
 export function mapToObserved(map: ScoreMap, back: Affine | undefined): ScoreMap {
   if (!back) return map;
-  return { ...map, data: warpPlanes(map.data, map.width, map.height, 1, back, { kind: 'constant', value: 0 }) };
+  return {
+    ...map,
+    data: warpPlanes(map.data, map.width, map.height, 1, back, { kind: 'constant', value: 0 }),
+  };
 }
 
 /**

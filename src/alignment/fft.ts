@@ -23,7 +23,8 @@ export function nextPowerOfTwo(n: number): number {
  */
 export function fft1d(re: Float64Array, im: Float64Array, inverse = false): void {
   const n = re.length;
-  if (!isPowerOfTwo(n) || im.length !== n) throw new RangeError(`FFT length must be a power of two, got ${n}`);
+  if (!isPowerOfTwo(n) || im.length !== n)
+    throw new RangeError(`FFT length must be a power of two, got ${n}`);
   // bit-reversal permutation
   for (let i = 1, j = 0; i < n; i++) {
     let bit = n >> 1;

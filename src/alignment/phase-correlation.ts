@@ -37,7 +37,8 @@ export function windowed(img: GreyImage): GreyImage {
   const wx = hann(w);
   const wy = hann(h);
   const data = new Float64Array(w * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[y * w + x] = (img.data[y * w + x] - mean) * wx[x] * wy[y];
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) data[y * w + x] = (img.data[y * w + x] - mean) * wx[x] * wy[y];
   return { data, width: w, height: h };
 }
 
@@ -130,11 +131,19 @@ export function findPeak(surface: Float64Array, width: number, height: number): 
 export const TRANSLATION_LOW_PASS = 0.1;
 
 /** Translation of `moved` against `fixed` (same power-of-two size), windowed first. */
-export function phaseCorrelate(fixed: GreyImage, moved: GreyImage, lowPass = TRANSLATION_LOW_PASS): PeakShift {
+export function phaseCorrelate(
+  fixed: GreyImage,
+  moved: GreyImage,
+  lowPass = TRANSLATION_LOW_PASS,
+): PeakShift {
   if (fixed.width !== moved.width || fixed.height !== moved.height)
     throw new RangeError('phase correlation needs two images of one size');
   const a = windowed(fixed);
   const b = windowed(moved);
-  const surface = correlationSurface(fftReal(a.data, a.width, a.height), fftReal(b.data, b.width, b.height), lowPass);
+  const surface = correlationSurface(
+    fftReal(a.data, a.width, a.height),
+    fftReal(b.data, b.width, b.height),
+    lowPass,
+  );
   return findPeak(surface, fixed.width, fixed.height);
 }

@@ -56,7 +56,8 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * or undefined when it is well formed. Nothing larger than a 128x128 thumbnail is decoded.
  */
 export function alignmentRecordProblem(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'alignment must be an object';
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return 'alignment must be an object';
   const r = value as Record<string, unknown>;
   if (r.mode !== 'translate' && r.mode !== 'rigid') return `alignment.mode must be translate or rigid`;
   const ref = r.reference as Record<string, unknown> | undefined;
@@ -67,11 +68,17 @@ export function alignmentRecordProblem(value: unknown): string | undefined {
   if (typeof ref.data !== 'string' || ref.data.length !== expected || !BASE64.test(ref.data))
     return `alignment.reference.data must be base64 of ${ref.width * ref.height} bytes`;
   const input = r.input as Record<string, unknown> | undefined;
-  if (typeof input !== 'object' || input === null || !isInt(input.width, 1, 16384) || !isInt(input.height, 1, 16384))
+  if (
+    typeof input !== 'object' ||
+    input === null ||
+    !isInt(input.width, 1, 16384) ||
+    !isInt(input.height, 1, 16384)
+  )
     return 'alignment.input must give integer width and height';
   if (!isNum(r.maxShift, 0, 1)) return 'alignment.maxShift must be a number in 0..1';
   if (!isNum(r.minConfidence, 0, 1e6)) return 'alignment.minConfidence must be a number >= 0';
   if (!isNum(r.maxAngle, 0, 90)) return 'alignment.maxAngle must be a number in 0..90';
-  if (!isInt(r.referenceIndex, 0, Number.MAX_SAFE_INTEGER)) return 'alignment.referenceIndex must be an integer >= 0';
+  if (!isInt(r.referenceIndex, 0, Number.MAX_SAFE_INTEGER))
+    return 'alignment.referenceIndex must be an integer >= 0';
   return undefined;
 }
