@@ -134,6 +134,8 @@ export = function register(RED: NodeAPI): void {
         timings: r.timings,
         queueMs: Math.max(0, Date.now() - job.arrived - r.timings.totalMs),
         ...(r.warnings ? { warnings: r.warnings } : {}),
+        // a model fitted with --align: the estimated motion and its confidence (alignment/aligner.ts)
+        ...(r.alignment ? { alignment: r.alignment } : {}),
       };
       job.send(msg);
       job.done();
