@@ -137,6 +137,8 @@ export = function register(RED: NodeAPI): void {
         ...(r.warnings ? { warnings: r.warnings } : {}),
         // the model's held-out scores (a reference), for padim-threshold's false-alarm rate
         ...(calibration ? { calibration } : {}),
+        // a model fitted with --align: the estimated motion and its confidence (alignment/aligner.ts)
+        ...(r.alignment ? { alignment: r.alignment } : {}),
       };
       job.send(msg);
       job.done();

@@ -6,6 +6,8 @@
  * the model is inverted to describe the distribution of training-image scores and to
  * suggest a threshold.
  */
+import { Aligner, chooseReference, type AlignedImage } from './alignment/aligner';
+import type { AlignmentRecord } from './alignment/reference';
 import { makeAnomalyMap } from './anomaly-map';
 import { openBackbone, storedBackboneSpec, type Backbone } from './backbone';
 import { BatchedLinalg } from './batched-linalg';
@@ -26,8 +28,9 @@ import {
   type ScoreDistribution,
 } from './model';
 import { DEFAULTS, type FitOptions } from './options';
+import { prepareImage } from './preprocess';
 import { fitTail, thresholdForFalseAlarmRate } from './threshold';
-import type { ImageInput, SizeProtocol } from './types';
+import type { ImageInput, PreparedImage, SizeProtocol } from './types';
 
 export class FitCancelledError extends Error {
   constructor() {
@@ -118,6 +121,43 @@ interface FitState {
   images: ImageInput[];
   /** opens the backbone again (the fit releases it before the inversion) */
   reopen: () => Promise<Backbone>;
+  /** present when training images are aligned to a reference */
+  aligner?: Aligner;
+  /** training images left unaligned (match too weak or motion too large) */
+  unaligned: number;
+}
+
+/** Training images looked at when choosing the alignment reference. */
+const REFERENCE_CANDIDATES = 16;
+
+/**
+ * Picks the alignment reference among the first training images (the one closest to their
+ * mean thumbnail) and sets up the aligner every training image then goes through.
+ */
+async function chooseAlignment(state: FitState, images: ImageInput[], opts: FitOptions): Promise<void> {
+  const mode = opts.align ?? DEFAULTS.align;
+  if (mode === 'off') return;
+  const protocol = {
+    size: state.size,
+    normalisation: opts.normalisation ?? DEFAULTS.normalisation,
+    maxPixels: opts.maxPixels,
+  };
+  const candidates = await Promise.all(
+    images.slice(0, REFERENCE_CANDIDATES).map((img) => prepareImage(img, protocol)),
+  );
+  const index = chooseReference(candidates);
+  state.aligner = new Aligner(Aligner.record(candidates[index], mode, index));
+}
+
+/** Aligns one training image, counting those that stay unaligned. */
+function alignTraining(state: FitState): ((p: PreparedImage) => AlignedImage) | undefined {
+  const aligner = state.aligner;
+  if (!aligner) return undefined;
+  return (p) => {
+    const a = aligner.align(p);
+    if (!a.outcome.applied) state.unaligned += 1;
+    return a;
+  };
 }
 
 function warn(state: FitState, opts: FitOptions, message: string): void {
@@ -192,6 +232,7 @@ function initialise(
     embedding: { totalChannels, dims: state.embedder.dims, reduction },
     grid,
     eps: opts.eps ?? DEFAULTS.eps,
+    ...(state.aligner ? { alignment: state.aligner.record } : {}),
   };
 }
 
@@ -206,7 +247,7 @@ async function accumulateImages(state: FitState, images: ImageInput[], opts: Fit
   let backboneMs = 0;
   for (const batch of batches(images, opts.batchSize ?? DEFAULTS.batchSize)) {
     if (opts.signal?.aborted) throw new FitCancelledError();
-    const extracted = await extractFeatures(state.backbone, batch, protocol);
+    const extracted = await extractFeatures(state.backbone, batch, protocol, alignTraining(state));
     decodeMs += extracted.decodeMs;
     backboneMs += extracted.backboneMs;
     if (!state.accumulator) initialise(state, extracted.features[0], opts);
@@ -218,6 +259,14 @@ async function accumulateImages(state: FitState, images: ImageInput[], opts: Fit
     state.lastSizes = [...state.lastSizes, ...sizes].slice(-DEFAULTS.calibrationImages);
     done += batch.length;
     opts.onProgress?.({ phase: 'embed', done, total: images.length, decodeMs, backboneMs });
+  }
+  if (state.unaligned > 0) {
+    warn(
+      state,
+      opts,
+      `${state.unaligned} of ${images.length} training images could not be aligned and were used unaligned`,
+    );
+    state.unaligned = 0;
   }
 }
 
@@ -250,7 +299,14 @@ async function leaveOneOutScores(
   try {
     for (const batch of batches(state.images.slice(-count), opts.batchSize ?? DEFAULTS.batchSize)) {
       if (opts.signal?.aborted) throw new FitCancelledError();
-      const extracted = await extractFeatures(backbone, batch, protocol);
+      // aligned as in the fit, so a held-out score is what the image scores once the model is used
+      const aligner = state.aligner;
+      const extracted = await extractFeatures(
+        backbone,
+        batch,
+        protocol,
+        aligner && ((p) => aligner.align(p)),
+      );
       const embeddings = await embedBatch(state.embedder as Embedder, extracted);
       const grids = await cellDistances(model, state.linalg, embeddings, mean);
       grids.forEach((grid, j) => {
@@ -404,6 +460,7 @@ async function withBackbone<T>(
       warnings: [],
       images,
       reopen: open,
+      unaligned: 0,
     });
   } finally {
     await linalg.dispose();
@@ -416,6 +473,7 @@ export async function fitModel(images: ImageInput[], opts: FitOptions = {}): Pro
   if (images.length < 2) throw new Error(`need at least 2 training images, got ${images.length}`);
   return withBackbone(opts.backbone ?? DEFAULTS.backbone, opts, images, async (state) => {
     await chooseSize(state, images, opts);
+    await chooseAlignment(state, images, opts);
     await accumulateImages(state, images, opts);
     // the backbone is done: release its session (and its memory) before the inversion peak
     await state.backbone.dispose();
@@ -480,6 +538,7 @@ export async function updateModel(
     } = h;
     state.header = rest;
     state.size = h.input.size;
+    if (h.alignment) state.aligner = new Aligner(h.alignment as AlignmentRecord);
     await accumulateImages(state, images, merged);
     await state.backbone.dispose();
     return finish(state, merged, model);

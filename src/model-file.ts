@@ -21,6 +21,7 @@
  * so nothing here builds a whole-file buffer: sections are written and read chunk by chunk
  * with positioned I/O and hashed incrementally.
  */
+import { alignmentRecordProblem } from './alignment/reference';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
@@ -460,6 +461,11 @@ function parseHeader(path: string, bytes: Buffer): ModelFileHeader {
       path,
       `model file ${path} was written by format version ${String(h.formatVersion)}; this version reads ${MODEL_FORMAT_VERSION}`,
     );
+  }
+  // optional fields added after version 1 check themselves (older files simply lack them)
+  if (h.alignment !== undefined) {
+    const problem = alignmentRecordProblem(h.alignment);
+    if (problem) throw corrupt(path, problem);
   }
   return h as ModelFileHeader;
 }

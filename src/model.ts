@@ -1,6 +1,7 @@
 /**
  * The fitted PaDiM model in memory: what the model file stores and what scoring needs.
  */
+import type { AlignmentRecord } from './alignment/reference';
 import type { AutoSizeRecord } from './input-size';
 import type { TailFit } from './threshold/tail';
 import type { Normalisation, SizeProtocol } from './types';
@@ -94,6 +95,11 @@ export interface ModelHeader {
    * (see covariance-shrinkage.ts): the mean shrinkage intensity over cells, 0..1.
    */
   shrinkage?: { method: 'oas'; meanIntensity: number };
+  /**
+   * Present when images are aligned to a reference before the backbone (alignment/): the
+   * reference thumbnail and the limits. Optional, so models without it load unchanged.
+   */
+  alignment?: AlignmentRecord;
   /** what the fit warned about (size decisions, few images), for nodes and the CLI to show */
   fitWarnings?: string[];
   /** number of training images the statistics were computed from */

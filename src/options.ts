@@ -1,6 +1,7 @@
 /**
  * Options shared by fitting and scoring, with the defaults a user gets when they say nothing.
  */
+import type { AlignMode } from './alignment/reference';
 import type { InversePrecision } from './gaussian';
 import { DEFAULT_AUTO_SHORT, type SizeChoice } from './input-size';
 import type { Normalisation, ProviderName } from './types';
@@ -75,6 +76,8 @@ export interface FitOptions extends BackboneChoice, RuntimeOptions {
    * tail (threshold/) expects to flag this share of good parts; default 0.01
    */
   falseAlarmRate?: number;
+  /** register every image to a reference before the backbone (alignment/); default 'off' */
+  align?: AlignMode;
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
 }
@@ -87,6 +90,8 @@ export const DEFAULTS = {
   seed: 0,
   eps: 0.01,
   batchSize: 16,
+  /** off: measured on bottle (BENCHMARKS.md, "Alignment"), where the parts are centred */
+  align: 'off' as const,
   /** training images scored after the fit to describe the score distribution */
   calibrationImages: 32,
   /** the false-alarm budget (see BENCHMARKS.md, "False-alarm budget", for the measurement) */

@@ -7,6 +7,8 @@
  * are by far the largest data (cells x d x d floats), so reading them once per batch
  * rather than once per image is what makes batched scoring fast.
  */
+import { Aligner, mapToObserved, type AlignmentOutcome } from './alignment/aligner';
+import type { AlignMode } from './alignment/reference';
 import { makeAnomalyMap } from './anomaly-map';
 import { openBackbone, storedBackboneSpec, type Backbone } from './backbone';
 import { BatchedLinalg } from './batched-linalg';
@@ -23,10 +25,12 @@ export interface ScoreResult {
   /** score / model threshold: above 1 means above the suggested threshold */
   normalizedScore: number;
   threshold: number;
-  /** anomaly map at the model's input size */
+  /** anomaly map at the model's input size, in the image's own frame (warped back when aligned) */
   map: ScoreMap;
-  /** raw per-cell distances, grid.height x grid.width */
+  /** raw per-cell distances, grid.height x grid.width (in the reference's frame when aligned) */
   grid: ScoreMap;
+  /** the image's estimated motion against the model's reference, when the model aligns */
+  alignment?: AlignmentOutcome;
   /** where the input sits in the original image (see mapToOriginal) */
   geometry: InputGeometry;
   timings: StageTimings;
@@ -40,6 +44,26 @@ export interface ScorerOptions extends RuntimeOptions {
   backbonePath?: string;
   /** images per batch in scoreMany */
   batchSize?: number;
+  /**
+   * alignment at scoring: default the model's; 'off' scores unaligned, 'translate' on a rigid
+   * model skips the turn; asking for alignment from a model fitted without it is an error
+   */
+  align?: AlignMode;
+}
+
+/** The aligner a scorer uses: the model's reference in the mode asked for. */
+export function scoringAligner(model: PadimModel, align: AlignMode | undefined): Aligner | undefined {
+  const record = model.header.alignment;
+  if (align === 'off') return undefined;
+  if (!record) {
+    if (align === undefined) return undefined;
+    throw new Error(
+      `align ${align}: this model was fitted without alignment (no reference); fit it with --align ${align}`,
+    );
+  }
+  if (align === 'rigid' && record.mode === 'translate')
+    throw new Error('align rigid: this model was fitted with translate alignment; fit it with --align rigid');
+  return new Aligner(record, align ?? record.mode);
 }
 
 /** Per-cell distances for a batch of embeddings: one Float32Array [cells] per image. */
@@ -86,6 +110,7 @@ export class Scorer {
     private readonly maxPixels?: number,
     private readonly batchSize = 8,
     private readonly log?: (message: string) => void,
+    private readonly aligner?: Aligner,
   ) {
     this.meanF32 = Float32Array.from(model.gaussian.mean);
   }
@@ -116,7 +141,8 @@ export class Scorer {
         linalg,
         model.projection,
       );
-      return new Scorer(model, backbone, linalg, embedder, opts.maxPixels, opts.batchSize, opts.log);
+      const aligner = scoringAligner(model, opts.align);
+      return new Scorer(model, backbone, linalg, embedder, opts.maxPixels, opts.batchSize, opts.log, aligner);
     } catch (err) {
       await backbone.dispose();
       throw err;
@@ -180,11 +206,16 @@ export class Scorer {
   async scoreBatch(inputs: ImageInput[]): Promise<ScoreResult[]> {
     if (inputs.length === 0) return [];
     const h = this.model.header;
-    const extracted = await extractFeatures(this.backbone, inputs, {
-      size: h.input.size,
-      normalisation: h.input.normalisation,
-      maxPixels: this.maxPixels,
-    });
+    const extracted = await extractFeatures(
+      this.backbone,
+      inputs,
+      {
+        size: h.input.size,
+        normalisation: h.input.normalisation,
+        maxPixels: this.maxPixels,
+      },
+      this.aligner ? (p) => (this.aligner as Aligner).align(p) : undefined,
+    );
     const gridShape = extracted.features[0][0];
     if (gridShape.height !== h.grid.height || gridShape.width !== h.grid.width) {
       throw new Error(
@@ -216,13 +247,18 @@ export class Scorer {
         totalMs: 0,
       };
       timings.totalMs = timings.decodeMs + timings.backboneMs + timings.distanceMs + timings.mapMs;
-      const warning = this.checkAspect(prepared.geometry);
+      const aligned = extracted.aligned?.[j];
+      const warnings = [this.checkAspect(prepared.geometry), aligned?.outcome.warning].filter(
+        (w): w is string => w !== undefined,
+      );
       return {
-        ...(warning ? { warnings: [warning] } : {}),
+        ...(warnings.length > 0 ? { warnings } : {}),
+        ...(aligned ? { alignment: aligned.outcome } : {}),
+        // the score is the aligned map's maximum: warping back may cut off the frame's edges
         score,
         normalizedScore: score / h.threshold,
         threshold: h.threshold,
-        map,
+        map: mapToObserved(map, aligned?.back),
         grid: { data: grid, width: h.grid.width, height: h.grid.height },
         geometry: prepared.geometry,
         timings,

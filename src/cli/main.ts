@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ALIGN_MODES } from '../alignment/reference';
 import { writeFileAtomic } from '../atomic-write';
 import { formatBench, runBench } from '../bench/pipeline-bench';
 import { readCategory } from '../dataset';
@@ -57,6 +58,14 @@ const RUNTIME_HELP = `
   --max-pixels N                       refuse larger images before decoding (default 100000000)
   -q, --quiet                          no progress output`;
 
+const ALIGN_HELP = `
+  --align MODE        off (default), translate or rigid: register every image to a reference
+                      training image (phase correlation on a 128 px grey thumbnail; rigid also
+                      finds the turn, log-polar) before the backbone; stored in the model`;
+
+const SCORE_ALIGN_HELP = `
+  --align MODE        the model's alignment (default), off, or translate for a rigid model`;
+
 const HELP: Record<string, string> = {
   main: `padim: PaDiM anomaly detection and localisation
 
@@ -96,7 +105,7 @@ Run 'padim <command> --help' for the command's options.`,
   --recursive         look for images in sub-folders too
   --compact           do not keep the statistics needed by 'padim update' (smaller file)
   --inverse P         covariance inversion arithmetic: auto (default: float64 up to d=256,
-                      float32 after scaling above), float64, float32
+                      float32 after scaling above), float64, float32${ALIGN_HELP}
   --false-alarm-rate R  the false-alarm budget the suggested threshold is set for, as a
                       fraction or a percentage (default 1%): read from every training image's
                       leave-one-out score and an exponential tail fitted to the highest
@@ -115,7 +124,7 @@ Run 'padim <command> --help' for the command's options.`,
   code is 1 when any failed.
   --batch N           images per batch (default 8)
   --backbone FILE     use this backbone file instead of the path stored in the model
-  --recursive         look for images in sub-folders too${RUNTIME_HELP}`,
+  --recursive         look for images in sub-folders too${SCORE_ALIGN_HELP}${RUNTIME_HELP}`,
   update: `Usage: padim update --model <model> --train <dir|files>... [--out <model>] [options]
 
   Adds good images to a fitted model without refitting (the model must not be compact).
@@ -131,7 +140,8 @@ Run 'padim <command> --help' for the command's options.`,
   F1-optimal thresholds, per-defect-type image AUROC and timings. Without --model it fits on
   train/good first, with the options of 'padim fit' (--backbone, --dims, --size, ...).
   --json FILE         also write the report as JSON
-  --heatmaps DIR      write a heatmap per test image${RUNTIME_HELP}`,
+  --heatmaps DIR      write a heatmap per test image${ALIGN_HELP}
+                      (with --model: the model's alignment, or off / translate)${RUNTIME_HELP}`,
   bench: `Usage: padim bench [fit options] [--score-batch N] [--runs N] [--train N] [--data DIR] [--json FILE]
 
   Times decode + resize, backbone, distance head and upsample + blur, and the whole pipeline,
@@ -205,7 +215,12 @@ const FIT_OPTIONS: Options = {
   shrinkage: { type: 'string' },
   'false-alarm-rate': { type: 'string' },
   'held-out': { type: 'string' },
+  align: { type: 'string' },
 };
+
+function alignOption(v: ParsedValues) {
+  return choiceOption(v.align as string | undefined, 'align', ALIGN_MODES);
+}
 
 /** --false-alarm-rate: a percentage ("1%") or a fraction ("0.01"), between 0 and 1. */
 function rateOption(value: string | undefined): number | undefined {
@@ -254,6 +269,7 @@ function fitOptions(v: ParsedValues, io: Io, reporter: ProgressReporter): FitOpt
     shrinkage: choiceOption(v.shrinkage as string | undefined, 'shrinkage', ['auto', 'off'] as const),
     falseAlarmRate: rateOption(v['false-alarm-rate'] as string | undefined),
     heldOutImages: intOption(v['held-out'] as string | undefined, 'held-out', 0),
+    align: alignOption(v),
     onProgress: progressHandler(reporter),
   };
 }
@@ -301,6 +317,7 @@ async function cmdScore(argv: string[], io: Io): Promise<number | void> {
       batch: { type: 'string' },
       backbone: { type: 'string' },
       recursive: { type: 'boolean' },
+      align: { type: 'string' },
     },
     true,
   );
@@ -313,6 +330,7 @@ async function cmdScore(argv: string[], io: Io): Promise<number | void> {
     ...runtimeOptions(v, io),
     backbonePath: v.backbone as string | undefined,
     batchSize: intOption(v.batch as string | undefined, 'batch'),
+    align: alignOption(v),
   });
   const heatmaps = v.heatmaps as string | undefined;
   const names = heatmaps ? heatmapNames(images) : [];
@@ -354,7 +372,7 @@ async function cmdScore(argv: string[], io: Io): Promise<number | void> {
 
 function printScore(io: Io, json: boolean, file: string, r: ScoreResult, heatmap?: string): void {
   if (json) {
-    const { score, normalizedScore, threshold, timings, warnings } = r;
+    const { score, normalizedScore, threshold, timings, alignment, warnings } = r;
     io.out(
       JSON.stringify({
         file,
@@ -363,6 +381,7 @@ function printScore(io: Io, json: boolean, file: string, r: ScoreResult, heatmap
         threshold,
         ng: score > threshold,
         timings,
+        alignment,
         warnings,
         ...(heatmap ? { heatmap } : {}),
       }),
@@ -500,6 +519,8 @@ async function cmdEval(argv: string[], io: Io): Promise<void> {
   const scorer = await Scorer.open(model, {
     ...runtimeOptions(v, io),
     batchSize: intOption(v.batch as string | undefined, 'batch'),
+    // with --model, --align overrides the model's alignment; a fit here stores it
+    align: v.model ? alignOption(v) : undefined,
   });
   let report: EvaluationReport;
   try {
