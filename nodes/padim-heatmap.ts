@@ -16,7 +16,7 @@ import type { InputGeometry, RawImage, ScoreMap } from '../src/types';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from './lib/red';
 import { maxPixelsSetting } from './lib/max-pixels';
 import { pathChecker } from './lib/paths';
-import { asError, booleanSetting, formatScore, numberSetting, refuseInputs } from './lib/util';
+import { NODE_ID, asError, booleanSetting, formatScore, numberSetting, refuseInputs } from './lib/util';
 
 interface HeatmapDef extends NodeDef {
   colormap?: 'jet' | 'inferno';
@@ -31,9 +31,6 @@ interface HeatmapDef extends NodeDef {
 
 /** At most one preview per this many milliseconds per node; the latest one wins. */
 const PREVIEW_INTERVAL_MS = 250;
-
-/** What a Node-RED node id looks like (16 hex digits today; older flows have dots). */
-const NODE_ID = /^[\w.-]{1,64}$/;
 
 /** Nodes whose preview can be switched from the editor, by id. */
 const previewSwitches = new Map<string, (on: boolean) => void>();

@@ -3,13 +3,20 @@
  * with debounce and hysteresis (src/node-support/decision.ts) and a ready-to-send alarm in
  * msg.alarm, checked against schemas/alarm.schema.json (src/node-support/alarm.ts); every image also
  * gets msg.result (schemas/result.schema.json, src/node-support/result.ts) for a "last result" topic.
+ *
+ * The edit dialog draws the model's held-out good scores and the node's latest live scores with
+ * the threshold on them (GET /padim-threshold/<id>/histogram, src/node-support/score-histogram.ts).
  */
 import { buildAlarm, defectArea } from '../src/node-support/alarm';
+import { readModelHeader } from '../src/model-file';
 import { buildResult } from '../src/node-support/result';
+import { histogramView, type HistogramScale } from '../src/node-support/score-histogram';
+import { ScoreRing } from '../src/node-support/score-ring';
+import type { ModelConfigNode } from './lib/model-config';
 import { Decider, THRESHOLD_MODES, type ScoreLike, type ThresholdMode } from '../src/node-support/decision';
 import { RateThreshold } from '../src/node-support/rate-threshold';
 import type { Node, NodeAPI, NodeDef } from './lib/red';
-import { asError, numberSetting, refuseInputs } from './lib/util';
+import { NODE_ID, asError, numberSetting, refuseInputs } from './lib/util';
 
 /** 'rate': the model's threshold for a false-alarm rate, from its calibration (no refit) */
 type NodeMode = ThresholdMode | 'rate';
@@ -46,14 +53,86 @@ function modelIdOf(padim: unknown): string | undefined {
 /** Longest station and line names the alarm and result schemas accept. */
 const MAX_NAME = 200;
 
+/** Live scores each deployed threshold node keeps for its edit dialog. */
+const LIVE_SCORES = 500;
+const liveScores = new Map<string, ScoreRing>();
+/** The admin endpoint is added once per Node-RED admin app. */
+const appsWithEndpoint = new WeakSet<object>();
+
+/** A query parameter as a number; '' or absent gives undefined, anything else not finite NaN. */
+function queryNumber(v: unknown): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  return typeof v === 'string' ? Number(v) : NaN;
+}
+
+/**
+ * GET /padim-threshold/<node id>/histogram?model=<padim-model id>&scale=score|normalized&threshold=<n|model>
+ * The model file is the one the configuration node names (its path was checked when it was
+ * deployed); no path is taken from the request.
+ */
+function addHistogramEndpoint(RED: NodeAPI): void {
+  const admin = RED.httpAdmin;
+  if (!admin || appsWithEndpoint.has(admin)) return;
+  appsWithEndpoint.add(admin);
+  const permission = RED.auth?.needsPermission('padim-threshold.read') ?? ((_q, _s, next) => next());
+  admin.get('/padim-threshold/:id/histogram', permission, (req, res) => {
+    const { id } = req.params;
+    const { model, scale, threshold } = req.query;
+    const badModel =
+      model !== undefined && model !== '' && (typeof model !== 'string' || !NODE_ID.test(model));
+    const wanted = queryNumber(threshold === 'model' ? undefined : threshold);
+    if (
+      !NODE_ID.test(id ?? '') ||
+      badModel ||
+      (scale !== 'score' && scale !== 'normalized') ||
+      Number.isNaN(wanted)
+    )
+      return res.sendStatus(400);
+    const live = liveScores.get(id)?.toArray() ?? [];
+    const config = model ? (RED.nodes.getNode(model as string) as ModelConfigNode | null) : null;
+    const view = (header?: {
+      threshold: number;
+      calibration?: Parameters<typeof histogramView>[0]['calibration'];
+    }) => {
+      const s = scale as HistogramScale;
+      const suggested = header ? (s === 'normalized' ? 1 : header.threshold) : undefined;
+      return histogramView({
+        scale: s,
+        calibration: header?.calibration,
+        modelThreshold: header?.threshold,
+        live: live.map((l) => (s === 'normalized' ? (l.normalizedScore ?? NaN) : l.score)),
+        threshold: threshold === 'model' ? suggested : wanted,
+      });
+    };
+    if (!config?.padim) return res.json({ ...view(), model: null, deployed: liveScores.has(id) });
+    readModelHeader(config.padim.path).then(
+      (header) =>
+        res.json({
+          ...view(header),
+          model: { threshold: header.threshold, nTrain: header.nTrain },
+          deployed: liveScores.has(id),
+        }),
+      (err) =>
+        res.json({ ...view(), model: null, modelError: asError(err).message, deployed: liveScores.has(id) }),
+    );
+  });
+}
+
 export = function register(RED: NodeAPI): void {
   const t = (key: string) => RED._(`padim-threshold.${key}`);
+  addHistogramEndpoint(RED);
 
   function PadimThresholdNode(this: Node, def: ThresholdDef) {
     RED.nodes.createNode(this, def);
     // the usual Node-RED idiom: the handlers below are closures over the node
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const node = this;
+    const live = new ScoreRing(LIVE_SCORES);
+    liveScores.set(node.id, live);
+    node.on('close', (_removed, done) => {
+      if (liveScores.get(node.id) === live) liveScores.delete(node.id);
+      done();
+    });
     const mode = (def.mode || 'model') as NodeMode;
     let decider: Decider;
     let byRate: RateThreshold | undefined;
@@ -102,6 +181,7 @@ export = function register(RED: NodeAPI): void {
           scored = { ...result, threshold, normalizedScore: result.score / threshold };
         }
         const d = decider.decide(scored);
+        live.push({ score: result.score, normalizedScore: result.normalizedScore ?? null });
         const map = msg.anomalyMap as { data?: unknown } | undefined;
         const area =
           map && (map.data instanceof Float32Array || Array.isArray(map.data))

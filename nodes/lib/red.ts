@@ -51,14 +51,16 @@ export interface NodeDef {
   [property: string]: unknown;
 }
 
-/** Just enough of an Express router for one admin endpoint. */
+/** Just enough of an Express router for the admin endpoints. */
 interface Request {
   params: Record<string, string>;
+  query: Record<string, unknown>;
 }
 interface Response {
   sendStatus(code: number): void;
   status(code: number): Response;
   send(body: unknown): void;
+  json(body: unknown): void;
 }
 type Handler = (req: Request, res: Response, next: () => void) => void;
 
@@ -80,6 +82,9 @@ export interface NodeAPI {
   };
   /** messages to the editors (what the debug sidebar and status use) */
   comms: { publish(topic: string, data: unknown, retain?: boolean): void };
-  httpAdmin?: { post(path: string, ...handlers: Handler[]): void };
+  httpAdmin?: {
+    post(path: string, ...handlers: Handler[]): void;
+    get(path: string, ...handlers: Handler[]): void;
+  };
   auth?: { needsPermission(permission: string): Handler };
 }

@@ -1,6 +1,9 @@
 /** Small helpers shared by the node files. */
 import type { Node, NodeAPI } from './red';
 
+/** What a Node-RED node id looks like (16 hex digits today; older flows have dots). */
+export const NODE_ID = /^[\w.-]{1,64}$/;
+
 /** Where relative paths in node settings are taken from: Node-RED's user directory. */
 export function baseDir(RED: NodeAPI): string {
   return RED.settings.userDir ?? process.cwd();

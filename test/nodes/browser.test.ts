@@ -5,70 +5,33 @@
  * saved to test-artifacts/. Skips, saying so, when Chromium is not installed.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { freePort, tempDir } from '../helpers';
+import {
+  ROOT,
+  haveChromium,
+  launchChromium,
+  screenshot as saveScreenshot,
+  startDemo,
+  stopDemo,
+  type Demo,
+} from '../support/editor-browser';
 
-const ROOT = path.resolve(__dirname, '../../..');
-const CHROMIUM = process.env.PADIM_CHROMIUM ?? '/usr/bin/chromium';
-const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const MODULE = '@padim-inspect/node-red-padim';
-
-/** Starts the run command and resolves with the editor URL it prints. */
-function startDemo(
-  dir: string,
-  port: number,
-): Promise<{ child: ChildProcess; url: string; log: () => string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(ROOT, 'scripts', 'start-demo.js'), '--dir', dir, '--port', String(port), '--reset'],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const m = /Node-RED editor: (http:\/\/\S+)/.exec(output);
-      if (m) resolve({ child, url: m[1], log: () => output });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`the run command exited (${code}):\n${output}`)));
-  });
-}
 
 describe('editor in headless Chromium', function () {
   this.timeout(180_000);
-  let demo: { child: ChildProcess; url: string; log: () => string } | undefined;
+  let demo: Demo | undefined;
   let browser: Browser | undefined;
   let page: Page | undefined;
   const dir = tempDir('padim-browser-');
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      console.log(
-        `      (skipped: no Chromium at ${CHROMIUM}; install the Debian package 'chromium' to run this test)`,
-      );
-      this.skip();
-    }
+    if (!haveChromium()) this.skip();
     demo = await startDemo(dir, await freePort());
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
   });
 
@@ -76,20 +39,11 @@ describe('editor in headless Chromium', function () {
     if (page && this.ctx.currentTest?.state === 'failed')
       await screenshot('editor-failure.png').catch(() => {});
     await browser?.close();
-    if (demo && demo.child.exitCode === null) {
-      const exited = new Promise((r) => demo!.child.once('exit', r));
-      demo.child.kill('SIGTERM');
-      await exited;
-    }
+    await stopDemo(demo);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function screenshot(name: string): Promise<string> {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    const file = path.join(ARTIFACTS, name);
-    await page!.screenshot({ path: file });
-    return file;
-  }
+  const screenshot = (name: string) => saveScreenshot(page!, name);
 
   it('imports the inspect example from the Import menu, deploys it, and shows the heatmap preview', async () => {
     const p = page!;

@@ -3,9 +3,11 @@
  * (checked against the shipped schema), counts in the status, and errors to Catch.
  */
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { assertValidAlarm } from '../../src/node-support/alarm';
 import { assertValidResult } from '../../src/node-support/result';
-import { ALL_NODES, helper, recordStatus, waitFor } from './fixtures';
+import { tempDir } from '../helpers';
+import { ALL_NODES, SMALL_MODEL, collect, fitSmallModel, helper, recordStatus, waitFor } from './fixtures';
 
 type Msg = Record<string, unknown>;
 
@@ -146,5 +148,56 @@ describe('padim-threshold node', function () {
     await helper.unload();
     const bad = await run({ mode: 'fixed', threshold: '' }, [score(1)]);
     assert.match(String((bad.seen[0].msg.error as Msg).message), /fixed threshold must be a number above 0/);
+  });
+});
+
+describe('padim-threshold histogram endpoint', function () {
+  afterEach(() => helper.unload());
+
+  it("bins the model's held-out scores and the live ones, reads the rate, and checks its parameters", async () => {
+    const file = path.join(tempDir('padim-threshold-hist-'), 'm.padim');
+    const { model, dataset } = await fitSmallModel(file);
+    const scores = model.header.calibration!.scores;
+    await helper.load(ALL_NODES, [
+      { id: 'm1', type: 'padim-model', path: file, ...SMALL_MODEL },
+      { id: 's1', type: 'padim-score', model: 'm1', wires: [['t1']] },
+      { id: 't1', type: 'padim-threshold', wires: [['out'], ['out']] },
+      { id: 'out', type: 'helper' },
+    ]);
+    const images = dataset.test.slice(0, 3).map((s) => s.file);
+    const out = collect(helper.getNode('out'), images.length);
+    for (const f of images) helper.getNode('s1').receive({ payload: f });
+    await out;
+    const t = scores[Math.floor(scores.length / 2)];
+    const res = await helper
+      .request()
+      .get(`/padim-threshold/t1/histogram?model=m1&scale=score&threshold=${t}`)
+      .expect(200);
+    const view = res.body as {
+      calibration: { count: number; counts: number[] };
+      live: { count: number; counts: number[] };
+      falseAlarm: { above: number; count: number };
+    };
+    assert.equal(view.calibration.count, scores.length);
+    assert.equal(
+      view.calibration.counts.reduce((a, b) => a + b, 0),
+      scores.length,
+    );
+    assert.equal(view.live.count, images.length);
+    assert.equal(view.falseAlarm.above, scores.filter((s) => s >= t).length);
+    const model1 = await helper
+      .request()
+      .get('/padim-threshold/t1/histogram?model=m1&scale=normalized&threshold=model')
+      .expect(200);
+    assert.equal(
+      (model1.body as { falseAlarm: { above: number } }).falseAlarm.above,
+      scores.filter((s) => s >= model.header.threshold).length,
+    );
+    await helper.request().get('/padim-threshold/t1/histogram?model=m1&scale=sideways').expect(400);
+    await helper.request().get('/padim-threshold/t1/histogram?model=..%2Fx&scale=score').expect(400);
+    await helper
+      .request()
+      .get('/padim-threshold/t1/histogram?model=m1&scale=score&threshold=abc')
+      .expect(400);
   });
 });

@@ -24,6 +24,7 @@ declare module 'node-red-node-test-helper' {
     clearFlows(): Promise<void>;
     request(): {
       post(url: string): { expect(status: number): Promise<unknown> };
+      get(url: string): { expect(status: number): Promise<{ body: unknown }> };
     };
     startServer(): Promise<void>;
     stopServer(): Promise<void>;

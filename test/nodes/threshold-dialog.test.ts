@@ -1,0 +1,133 @@
+/**
+ * The threshold node's edit dialog in a real headless Chromium: the run command fits the demo
+ * model and inspects in a loop; the dialog of example 2's threshold node draws the model's
+ * held-out good scores and the live ones, shows the false-alarm rate computed from the model
+ * file's stored scores, and a typed threshold moves the red line (and the rate with it).
+ * A screenshot is kept in test-artifacts/. Skips, saying so, when Chromium is not installed.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { readModelHeader } from '../../src/model-file';
+import { freePort, tempDir } from '../helpers';
+import {
+  ROOT,
+  haveChromium,
+  launchChromium,
+  screenshot,
+  startDemo,
+  stopDemo,
+  type Demo,
+} from '../support/editor-browser';
+
+const THRESHOLD = 'demo.padim.inspect.threshold';
+
+describe('threshold edit dialog in headless Chromium', function () {
+  this.timeout(240_000);
+  let demo: Demo | undefined;
+  let browser: Browser | undefined;
+  let page: Page | undefined;
+  const dir = tempDir('padim-threshold-dialog-');
+
+  before(async function () {
+    if (!haveChromium()) this.skip();
+    demo = await startDemo(dir, await freePort());
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stopDemo(demo);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The red line's x and the rate text, once the dialog has drawn a line other than `notX`. */
+  async function lineAndRate(p: Page, notX?: string): Promise<{ x: string; text: string }> {
+    const handle = await p.waitForFunction(
+      (not) => {
+        const document = (globalThis as unknown as { document: any }).document;
+        const line = document.querySelector('#padim-threshold-histogram .padim-threshold-line');
+        const x = line?.getAttribute('x1');
+        const text = document.getElementById('padim-threshold-rate')?.textContent ?? '';
+        return x && x !== not && /%/.test(text) ? { x, text } : false;
+      },
+      notX,
+      { timeout: 30_000 },
+    );
+    return (await handle.jsonValue()) as { x: string; text: string };
+  }
+
+  it('draws the held-out and live scores, shows the rate, and a typed threshold moves the line', async () => {
+    const p = page!;
+    await p.goto(demo!.url);
+    await p.waitForSelector('.red-ui-palette-node[data-palette-type="padim-threshold"]', { timeout: 60_000 });
+    // the demo fits first, then inspects: wait for the model file and a few live scores
+    const modelFile = path.join(dir, 'padim-demo', 'line1.padim');
+    const header = await waitForModel(modelFile);
+    const calibration = header.calibration!;
+    assert.ok(calibration.scores.length >= 5, 'the fit stored its held-out scores');
+
+    // the flows load into the editor after the palette
+    await p.waitForFunction(
+      (id) => Boolean((globalThis as unknown as { RED: any }).RED.nodes.node(id)),
+      THRESHOLD,
+      { timeout: 60_000 },
+    );
+    await p.evaluate((id) => {
+      const RED = (globalThis as unknown as { RED: any }).RED;
+      RED.workspaces.show(RED.nodes.node(id).z);
+      RED.editor.edit(RED.nodes.node(id));
+    }, THRESHOLD);
+    await p.waitForSelector('#padim-threshold-histogram rect.padim-threshold-held-out', { timeout: 30_000 });
+    const bars = await p.locator('#padim-threshold-histogram rect.padim-threshold-held-out').count();
+    assert.ok(bars >= 2, `held-out histogram drawn (${bars} bars)`);
+    // model mode: the line at the model's suggestion, the rate read from the stored scores
+    const first = await lineAndRate(p);
+    const expected = (t: number) => calibration.scores.filter((s) => s >= t).length;
+    assert.match(
+      first.text,
+      new RegExp(`\\b${expected(header.threshold)} of ${calibration.scores.length}\\b`),
+    );
+
+    // a fixed threshold at the 25th percentile of the held-out scores: the line moves left, more alarms
+    const low = calibration.scores[Math.floor(calibration.scores.length * 0.25)];
+    await p.selectOption('#node-input-mode', 'fixed');
+    await p.fill('#node-input-threshold', String(low));
+    const moved = await lineAndRate(p, first.x);
+    assert.ok(Number(moved.x) < Number(first.x), `line moved left: ${first.x} -> ${moved.x}`);
+    const rate = (100 * expected(low)) / calibration.scores.length;
+    assert.ok(moved.text.includes(`${rate.toFixed(1)} %`), `rate at ${low}: ${moved.text}`);
+
+    // live scores arrive while the demo loops over the test images
+    await p.waitForSelector('#padim-threshold-histogram rect.padim-threshold-live', { timeout: 60_000 });
+    // normalised mode: the axis is score / model threshold, the limit 1 sits where the suggestion did
+    await p.selectOption('#node-input-mode', 'normalized');
+    await p.fill('#node-input-limit', '1');
+    const normal = await lineAndRate(p, moved.x);
+    assert.match(
+      normal.text,
+      new RegExp(`\\b${expected(header.threshold)} of ${calibration.scores.length}\\b`),
+    );
+    await p.selectOption('#node-input-mode', 'fixed');
+    await p.fill('#node-input-threshold', String(low));
+    await lineAndRate(p, normal.x);
+    const file = await screenshot(p, 'threshold-dialog-histogram.png');
+    console.log(`      screenshot: ${path.relative(ROOT, file)}`);
+  });
+});
+
+async function waitForModel(file: string) {
+  const end = Date.now() + 120_000;
+  for (;;) {
+    try {
+      const header = await readModelHeader(file);
+      if (header.calibration) return header;
+    } catch {
+      // not written yet
+    }
+    if (Date.now() > end) throw new Error(`no model at ${file} within two minutes`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The editor in a real browser, for the tests that need one: the run command (`npm start`'s
+ * scripts/start-demo.js) in a temporary directory, and headless Chromium (playwright-core
+ * driving the Debian package's /usr/bin/chromium, or PADIM_CHROMIUM).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const ROOT = path.resolve(__dirname, '../../..');
+export const CHROMIUM = process.env.PADIM_CHROMIUM ?? '/usr/bin/chromium';
+/** Where browser tests keep their screenshots. */
+export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+
+export interface Demo {
+  child: ChildProcess;
+  url: string;
+  log: () => string;
+}
+
+/** Starts the run command and resolves with the editor URL it prints. */
+export function startDemo(dir: string, port: number): Promise<Demo> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'scripts', 'start-demo.js'), '--dir', dir, '--port', String(port), '--reset'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = /Node-RED editor: (http:\/\/\S+)/.exec(output);
+      if (m) resolve({ child, url: m[1], log: () => output });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`the run command exited (${code}):\n${output}`)));
+  });
+}
+
+/** Stops the run command and waits for it to exit. */
+export async function stopDemo(demo: Demo | undefined): Promise<void> {
+  if (!demo || demo.child.exitCode !== null) return;
+  const exited = new Promise((r) => demo.child.once('exit', r));
+  demo.child.kill('SIGTERM');
+  await exited;
+}
+
+/** True when Chromium is installed; else says so (the caller skips). */
+export function haveChromium(): boolean {
+  if (fs.existsSync(CHROMIUM)) return true;
+  console.log(
+    `      (skipped: no Chromium at ${CHROMIUM}; install the Debian package 'chromium' to run this test)`,
+  );
+  return false;
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/** A screenshot of the page into ARTIFACTS; returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, name);
+  await page.screenshot({ path: file });
+  return file;
+}
