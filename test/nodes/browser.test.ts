@@ -5,49 +5,20 @@
  * saved to test-artifacts/. Skips, saying so, when Chromium is not installed.
  */
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { freePort, tempDir } from '../helpers';
-import {
-  ROOT,
-  haveChromium,
-  launchChromium,
-  screenshot as saveScreenshot,
-  startDemo,
-  stopDemo,
-  type Demo,
-} from '../support/editor-browser';
+import { editorSession, ROOT, screenshot as saveScreenshot } from '../support/editor-browser';
 
 const MODULE = '@padim-inspect/node-red-padim';
 
 describe('editor in headless Chromium', function () {
   this.timeout(180_000);
-  let demo: Demo | undefined;
-  let browser: Browser | undefined;
-  let page: Page | undefined;
-  const dir = tempDir('padim-browser-');
+  const session = editorSession('padim-browser-', 'editor-failure.png');
 
-  before(async function () {
-    if (!haveChromium()) this.skip();
-    demo = await startDemo(dir, await freePort());
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
-  });
-
-  after(async () => {
-    if (page && this.ctx.currentTest?.state === 'failed')
-      await screenshot('editor-failure.png').catch(() => {});
-    await browser?.close();
-    await stopDemo(demo);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  const screenshot = (name: string) => saveScreenshot(page!, name);
+  const screenshot = (name: string) => saveScreenshot(session.page(), name);
 
   it('imports the inspect example from the Import menu, deploys it, and shows the heatmap preview', async () => {
-    const p = page!;
-    await p.goto(demo!.url);
+    const p = session.page();
+    await p.goto(session.demo().url);
     // the palette lists our nodes once the editor has loaded them
     await p.waitForSelector('.red-ui-palette-node[data-palette-type="padim-heatmap"]', { timeout: 60_000 });
 

@@ -6,42 +6,17 @@
  * A screenshot is kept in test-artifacts/. Skips, saying so, when Chromium is not installed.
  */
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { readModelHeader } from '../../src/model-file';
-import { freePort, tempDir } from '../helpers';
-import {
-  ROOT,
-  haveChromium,
-  launchChromium,
-  screenshot,
-  startDemo,
-  stopDemo,
-  type Demo,
-} from '../support/editor-browser';
+import { editorSession, ROOT, screenshot } from '../support/editor-browser';
 
 const THRESHOLD = 'demo.padim.inspect.threshold';
 
 describe('threshold edit dialog in headless Chromium', function () {
   this.timeout(240_000);
-  let demo: Demo | undefined;
-  let browser: Browser | undefined;
-  let page: Page | undefined;
-  const dir = tempDir('padim-threshold-dialog-');
-
-  before(async function () {
-    if (!haveChromium()) this.skip();
-    demo = await startDemo(dir, await freePort());
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
-  });
-
-  after(async () => {
-    await browser?.close();
-    await stopDemo(demo);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const session = editorSession('padim-threshold-dialog-');
+  const dir = session.dir;
 
   /** The red line's x and the rate text, once the dialog has drawn a line other than `notX`. */
   async function lineAndRate(p: Page, notX?: string): Promise<{ x: string; text: string }> {
@@ -60,8 +35,8 @@ describe('threshold edit dialog in headless Chromium', function () {
   }
 
   it('draws the held-out and live scores, shows the rate, and a typed threshold moves the line', async () => {
-    const p = page!;
-    await p.goto(demo!.url);
+    const p = session.page();
+    await p.goto(session.demo().url);
     await p.waitForSelector('.red-ui-palette-node[data-palette-type="padim-threshold"]', { timeout: 60_000 });
     // the demo fits first, then inspects: wait for the model file and a few live scores
     const modelFile = path.join(dir, 'padim-demo', 'line1.padim');

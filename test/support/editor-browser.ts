@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { freePort, tempDir } from '../helpers';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 export const CHROMIUM = process.env.PADIM_CHROMIUM ?? '/usr/bin/chromium';
@@ -80,4 +81,42 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(ARTIFACTS, name);
   await page.screenshot({ path: file });
   return file;
+}
+
+/** What a suite's tests use of the session editorSession starts for them. */
+export interface EditorSession {
+  /** the run command's directory (its demo data and model file are under it) */
+  dir: string;
+  demo: () => Demo;
+  page: () => Page;
+}
+
+/**
+ * Mocha hooks for one suite: before it, the run command in a new temporary directory and
+ * Chromium with one 1600x900 page (the suite skips without Chromium); after it, all of it
+ * stopped and removed. With `failureShot`, a screenshot of that name is kept when a test failed.
+ */
+export function editorSession(dirPrefix: string, failureShot?: string): EditorSession {
+  const dir = tempDir(dirPrefix);
+  let demo: Demo | undefined;
+  let browser: Browser | undefined;
+  let page: Page | undefined;
+
+  before(async function () {
+    if (!haveChromium()) this.skip();
+    demo = await startDemo(dir, await freePort());
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+  });
+
+  after(async function () {
+    // in an after hook, currentTest is the suite's last test
+    if (page && failureShot && this.currentTest?.state === 'failed')
+      await screenshot(page, failureShot).catch(() => {});
+    await browser?.close();
+    await stopDemo(demo);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  return { dir, demo: () => demo as Demo, page: () => page as Page };
 }
