@@ -9,6 +9,9 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openBackbone } from '../src/backbone';
+import { fitModel } from '../src/fit';
+import { Scorer } from '../src/scorer';
+import { addDefect, generateTexture } from '../src/synthetic';
 import { exposeOutputs } from '../src/graph-edit';
 import { download, proxyFor } from '../src/models/download';
 import { readRegistry, findEntry } from '../src/models/registry';
@@ -235,5 +238,32 @@ describe('padim models', function () {
       for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
       assert.ok(worst <= 1e-5, `stage ${k}: max difference ${worst}`);
     });
+  });
+
+  it('int8 zoo file made dynamic: fitted with size auto on 2.5:1 images keeps the aspect (the preset is held at 224x224)', async function () {
+    const shared = requireShared(this, 'fitting the int8 zoo file with size auto');
+    const dir = tempDir();
+    await importFile(dir, path.join(shared, 'models/mobilenetv2-12-int8.onnx'));
+    // 1250x500 grey strips, as the long thin parts of issue 7
+    const strip = (seed: number) => generateTexture('brushed', 1250, 500, seed, { channels: 1 });
+    const train = [1, 2, 3, 4, 5, 6, 7, 8].map(strip);
+    const opts = { modelsDir: dir, dims: 32, log: () => {} };
+    const dynamic = await fitModel(train, { ...opts, backbone: 'mobilenetv2-12-int8' });
+    assert.deepEqual(dynamic.header.input.size, { kind: 'resize', width: 640, height: 256 });
+    assert.deepEqual(dynamic.header.grid, { height: 64, width: 160 }, 'stride-4 grid of the 640x256 input');
+    assert.equal(dynamic.header.input.auto?.aspect, 2.5);
+    // the same network as shipped (fixed 1x3x224x224): auto can only squash to its input
+    const fixed = await fitModel(train.slice(0, 2), { ...opts, backbone: 'mobilenetv2-int8' });
+    assert.deepEqual(fixed.header.input.size, { kind: 'resize', width: 224, height: 224 });
+    // and the dynamic model still ranks a defect above the good strips
+    const scorer = await Scorer.open(dynamic);
+    try {
+      const good = await scorer.scoreBatch([20, 21, 22].map(strip));
+      const bad = await scorer.scoreBatch([30, 31].map((k) => addDefect(strip(k), 'spot', k).image));
+      const maxGood = Math.max(...good.map((r) => r.score));
+      for (const r of bad) assert.ok(r.score > maxGood, `defect ${r.score} > good max ${maxGood}`);
+    } finally {
+      await scorer.dispose();
+    }
   });
 });
