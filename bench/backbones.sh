@@ -31,6 +31,7 @@ for set in strip bottle; do
   run "$set-auto" "$d" --backbone auto
   run "$set-mobilenetv2-12-int8-auto" "$d" --backbone mobilenetv2-12-int8 --size auto
   run "$set-mobilenetv2-int8-224x224" "$d" --backbone mobilenetv2-int8 --size 224x224
+  run "$set-mobilenetv2-int8-224x224-block10" "$d" --backbone mobilenetv2-int8 --size 224x224 --layers 339_quantized,365_quantized,400_quantized
   run "$set-mobilenetv2" "$d" --backbone mobilenetv2
   run "$set-mobilenetv2-block13" "$d" --backbone mobilenetv2 --layers block3,block6,block13
   run "$set-resnet50v2" "$d" --backbone resnet50v2

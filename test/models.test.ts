@@ -15,7 +15,7 @@ import { addDefect, generateTexture } from '../src/synthetic';
 import { exposeOutputs } from '../src/graph-edit';
 import { download, proxyFor } from '../src/models/download';
 import { readRegistry, findEntry } from '../src/models/registry';
-import { importFile, pull } from '../src/models/store';
+import { ensurePrepared, importFile, pull } from '../src/models/store';
 import { discoverStages, prepareBackbone } from '../src/stage-discovery';
 import { freePort, requireShared, tempDir } from './helpers';
 
@@ -92,7 +92,7 @@ describe('padim models', function () {
           [
             [24, 64, 160],
             [32, 32, 80],
-            [96, 16, 40],
+            [64, 16, 40],
           ],
         );
       } finally {
@@ -265,5 +265,23 @@ describe('padim models', function () {
     } finally {
       await scorer.dispose();
     }
+  });
+
+  it('the int8 entry uses blocks 3/6/10; a file prepared with other stages is prepared again', async function () {
+    const shared = requireShared(this, 'preparing the int8 zoo file');
+    const dir = tempDir();
+    const file = path.join(dir, 'mobilenetv2-12-int8.onnx');
+    fs.copyFileSync(path.join(shared, 'models/mobilenetv2-12-int8.onnx'), file);
+    // as an earlier version prepared it: stages by discovery (block 13)
+    const discovered = await ensurePrepared(dir, 'mobilenetv2-12-int8', file);
+    assert.equal(discovered.info.stages[2], '426_quantized');
+    const entry = findEntry('mobilenetv2-12-int8')!;
+    assert.deepEqual(entry.stages, ['339_quantized', '365_quantized', '400_quantized']);
+    const now = await ensurePrepared(dir, entry.name, file, entry.stages as [string, string, string]);
+    assert.deepEqual(now.info.stages, entry.stages);
+    assert.deepEqual(
+      now.info.stageShapes.map((s) => s.channels),
+      [24, 32, 64],
+    );
   });
 });
