@@ -85,5 +85,10 @@ describe('backbone catalogue and pull jobs', () => {
     assert.equal(state('wide_resnet50_2'), 'installed');
     assert.equal(state('efficientnet_b0'), 'missing');
     assert.equal(c.auto, 'wide_resnet50_2');
+    // the int8 MobileNetV2 (blocks 3/6/10) before the float one (discovery: block 13), as measured on bottle
+    const mobile = tempDir();
+    for (const n of ['mobilenetv2-7', 'mobilenetv2-12-int8'])
+      fs.writeFileSync(path.join(mobile, findEntry(n)!.file), 'x');
+    assert.equal(backboneCatalogue(mobile).auto, 'mobilenetv2-12-int8');
   });
 });
