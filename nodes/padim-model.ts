@@ -44,11 +44,13 @@ function addBackboneEndpoints(RED: NodeAPI, jobs: PullJobs): void {
     if (!BACKBONE_NAME.test(name ?? '')) return res.sendStatus(400);
     try {
       const { job, started, done } = jobs.start(modelsDir(), name);
-      void done.then(() => {
-        const now = jobs.get(name);
-        if (now?.state === 'failed')
-          RED.log?.warn(RED._('padim-model.errors.pullFailed', { name, error: now.error }));
-      });
+      // logged once, by the request that started it
+      if (started)
+        void done.then(() => {
+          const now = jobs.get(name);
+          if (now?.state === 'failed')
+            RED.log?.warn(RED._('padim-model.errors.pullFailed', { name, error: now.error }));
+        });
       res.status(started ? 202 : 200).json(job);
     } catch (err) {
       res.status(err instanceof PullRefused ? err.status : 500).json({ error: asError(err).message });

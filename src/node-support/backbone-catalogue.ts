@@ -63,6 +63,8 @@ type PullFunction = (dir: string, name: string, opts: PullOptions) => Promise<un
  */
 export class PullJobs {
   private readonly jobs = new Map<string, PullJob>();
+  /** settles when the job of that name ends (it never rejects: a failure is the job's state) */
+  private readonly endings = new Map<string, Promise<void>>();
 
   constructor(private readonly pullFn: PullFunction = pull) {}
 
@@ -85,7 +87,8 @@ export class PullJobs {
         409,
       );
     const running = this.jobs.get(name);
-    if (running?.state === 'running') return { job: { ...running }, started: false, done: Promise.resolve() };
+    if (running?.state === 'running')
+      return { job: { ...running }, started: false, done: this.endings.get(name) as Promise<void> };
     const job: PullJob = { name, state: 'running', received: 0, total: entry.bytes };
     this.jobs.set(name, job);
     const done = this.pullFn(dir, name, {
@@ -104,6 +107,7 @@ export class PullJobs {
         job.error = err instanceof Error ? err.message : String(err);
       },
     );
+    this.endings.set(name, done);
     return { job: { ...job }, started: true, done };
   }
 }

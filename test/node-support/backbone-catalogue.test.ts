@@ -38,7 +38,7 @@ describe('backbone catalogue and pull jobs', () => {
     assert.equal(second.started, false);
     assert.equal(calls.length, 1, 'no second download');
     calls[0].resolve();
-    await first.done;
+    await second.done;
     assert.equal(jobs.get('resnet18')?.state, 'done');
     assert.equal(jobs.get('resnet18')?.received, first.job.total);
   });
