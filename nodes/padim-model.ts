@@ -3,16 +3,66 @@
  * dims, input size) and run (execution provider, threads). Fit and score nodes that choose the
  * same configuration share one loaded model; see src/node-support/model-registry.ts.
  */
+import { modelsDir } from '../src/models/store';
+import { backboneCatalogue, PullJobs, PullRefused } from '../src/node-support/backbone-catalogue';
 import { parseModelSettings, type ModelFields, type ModelSettings } from '../src/node-support/model-settings';
 import { maxPixelsSetting } from './lib/max-pixels';
 import { ModelConfig, type ModelConfigNode } from './lib/model-config';
 import { pathPolicy } from './lib/paths';
-import type { NodeAPI, NodeDef } from './lib/red';
+import type { Handler, NodeAPI, NodeDef } from './lib/red';
 import { asError, baseDir } from './lib/util';
 
 type ModelDef = NodeDef & ModelFields;
 
+const appsWithEndpoints = new WeakSet<object>();
+/** registry names only: the name is looked up, never used as a path */
+const BACKBONE_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+
+/**
+ * GET /padim-models/backbones (padim-model.read): the models directory as the dialog lists it.
+ * POST /padim-models/backbones/<name>/pull (padim-model.write): starts pulling a registry
+ * backbone (202; 200 when one is already running); the dialog polls the list for its progress.
+ * The models directory and mirror are the runtime's (PADIM_MODELS_DIR, PADIM_MODELS_MIRROR),
+ * never taken from the request.
+ */
+function addBackboneEndpoints(RED: NodeAPI, jobs: PullJobs): void {
+  const admin = RED.httpAdmin;
+  if (!admin || appsWithEndpoints.has(admin)) return;
+  appsWithEndpoints.add(admin);
+  const allow: Handler = (_q, _s, next) => next();
+  const read = RED.auth?.needsPermission('padim-model.read') ?? allow;
+  const write = RED.auth?.needsPermission('padim-model.write') ?? allow;
+  admin.get('/padim-models/backbones', read, (_req, res) => {
+    try {
+      res.json(backboneCatalogue(modelsDir(), jobs));
+    } catch (err) {
+      res.status(500).json({ error: asError(err).message });
+    }
+  });
+  admin.post('/padim-models/backbones/:name/pull', write, (req, res) => {
+    const { name } = req.params;
+    if (!BACKBONE_NAME.test(name ?? '')) return res.sendStatus(400);
+    try {
+      const { job, started, done } = jobs.start(modelsDir(), name);
+      // logged once, by the request that started it
+      if (started)
+        void done.then(() => {
+          const now = jobs.get(name);
+          if (now?.state === 'failed')
+            RED.log?.warn(RED._('padim-model.errors.pullFailed', { name, error: now.error }));
+        });
+      res.status(started ? 202 : 200).json(job);
+    } catch (err) {
+      res.status(err instanceof PullRefused ? err.status : 500).json({ error: asError(err).message });
+    }
+  });
+}
+
+/** one set of pulls per process: a redeploy does not forget a download in progress */
+const pullJobs = new PullJobs();
+
 export = function register(RED: NodeAPI): void {
+  addBackboneEndpoints(RED, pullJobs);
   /**
    * The settings with what the runtime's settings.js adds: the model and backbone files must be
    * inside padimAllowedPaths, images above padimMaxPixels are refused before decoding, and a

@@ -9,10 +9,13 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openBackbone } from '../src/backbone';
+import { fitModel } from '../src/fit';
+import { Scorer } from '../src/scorer';
+import { addDefect, generateTexture } from '../src/synthetic';
 import { exposeOutputs } from '../src/graph-edit';
 import { download, proxyFor } from '../src/models/download';
 import { readRegistry, findEntry } from '../src/models/registry';
-import { importFile, pull } from '../src/models/store';
+import { ensurePrepared, importFile, pull } from '../src/models/store';
 import { discoverStages, prepareBackbone } from '../src/stage-discovery';
 import { freePort, requireShared, tempDir } from './helpers';
 
@@ -89,7 +92,7 @@ describe('padim models', function () {
           [
             [24, 64, 160],
             [32, 32, 80],
-            [96, 16, 40],
+            [64, 16, 40],
           ],
         );
       } finally {
@@ -235,5 +238,50 @@ describe('padim models', function () {
       for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
       assert.ok(worst <= 1e-5, `stage ${k}: max difference ${worst}`);
     });
+  });
+
+  it('int8 zoo file made dynamic: fitted with size auto on 2.5:1 images keeps the aspect (the preset is held at 224x224)', async function () {
+    const shared = requireShared(this, 'fitting the int8 zoo file with size auto');
+    const dir = tempDir();
+    await importFile(dir, path.join(shared, 'models/mobilenetv2-12-int8.onnx'));
+    // 1250x500 grey strips, as the long thin parts of issue 7
+    const strip = (seed: number) => generateTexture('brushed', 1250, 500, seed, { channels: 1 });
+    const train = [1, 2, 3, 4, 5, 6, 7, 8].map(strip);
+    const opts = { modelsDir: dir, dims: 32, log: () => {} };
+    const dynamic = await fitModel(train, { ...opts, backbone: 'mobilenetv2-12-int8' });
+    assert.deepEqual(dynamic.header.input.size, { kind: 'resize', width: 640, height: 256 });
+    assert.deepEqual(dynamic.header.grid, { height: 64, width: 160 }, 'stride-4 grid of the 640x256 input');
+    assert.equal(dynamic.header.input.auto?.aspect, 2.5);
+    // the same network as shipped (fixed 1x3x224x224): auto can only squash to its input
+    const fixed = await fitModel(train.slice(0, 2), { ...opts, backbone: 'mobilenetv2-int8' });
+    assert.deepEqual(fixed.header.input.size, { kind: 'resize', width: 224, height: 224 });
+    // and the dynamic model still ranks a defect above the good strips
+    const scorer = await Scorer.open(dynamic);
+    try {
+      const good = await scorer.scoreBatch([20, 21, 22].map(strip));
+      const bad = await scorer.scoreBatch([30, 31].map((k) => addDefect(strip(k), 'spot', k).image));
+      const maxGood = Math.max(...good.map((r) => r.score));
+      for (const r of bad) assert.ok(r.score > maxGood, `defect ${r.score} > good max ${maxGood}`);
+    } finally {
+      await scorer.dispose();
+    }
+  });
+
+  it('the int8 entry uses blocks 3/6/10; a file prepared with other stages is prepared again', async function () {
+    const shared = requireShared(this, 'preparing the int8 zoo file');
+    const dir = tempDir();
+    const file = path.join(dir, 'mobilenetv2-12-int8.onnx');
+    fs.copyFileSync(path.join(shared, 'models/mobilenetv2-12-int8.onnx'), file);
+    // as an earlier version prepared it: stages by discovery (block 13)
+    const discovered = await ensurePrepared(dir, 'mobilenetv2-12-int8', file);
+    assert.equal(discovered.info.stages[2], '426_quantized');
+    const entry = findEntry('mobilenetv2-12-int8')!;
+    assert.deepEqual(entry.stages, ['339_quantized', '365_quantized', '400_quantized']);
+    const now = await ensurePrepared(dir, entry.name, file, entry.stages as [string, string, string]);
+    assert.deepEqual(now.info.stages, entry.stages);
+    assert.deepEqual(
+      now.info.stageShapes.map((s) => s.channels),
+      [24, 32, 64],
+    );
   });
 });

@@ -62,7 +62,7 @@ interface Response {
   send(body: unknown): void;
   json(body: unknown): void;
 }
-type Handler = (req: Request, res: Response, next: () => void) => void;
+export type Handler = (req: Request, res: Response, next: () => void) => void;
 
 export interface NodeAPI {
   nodes: {

@@ -8,6 +8,7 @@ import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import * as net from 'node:net';
 import * as tls from 'node:tls';
 
 export interface DownloadOptions {
@@ -122,7 +123,17 @@ async function get(
       timeout,
       ca: opts.ca,
       ...(socket
-        ? { createConnection: () => tls.connect({ socket, servername: url.hostname, ca: opts.ca }) }
+        ? {
+            // TLS over the tunnel: the certificate checked against the origin's name (SNI only
+            // for a host name: RFC 6066 has no server name for an IP address)
+            createConnection: () =>
+              tls.connect({
+                socket,
+                host: url.hostname,
+                ...(net.isIP(url.hostname) ? {} : { servername: url.hostname }),
+                ca: opts.ca,
+              }),
+          }
         : {}),
     });
   } else if (url.protocol === 'http:') {
@@ -230,10 +241,28 @@ async function attempt(url: URL, partial: string, opts: DownloadOptions): Promis
   }
 }
 
+/** Certificate failures: another attempt gets the same certificate. */
+const CERTIFICATE_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 function describe(err: unknown, url: URL): DownloadError {
   if (err instanceof DownloadError) return err;
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const message = (err as Error).message ?? String(err);
+  if (CERTIFICATE_CODES.has(code)) {
+    return new DownloadError(
+      `${url.host}: ${message} (${code}). If this network inspects TLS with its own certificate authority, set NODE_EXTRA_CA_CERTS to that authority's certificate (PEM file)`,
+      false,
+    );
+  }
   return new DownloadError(
     `${url.host}: ${message}${code && !message.includes(code) ? ` (${code})` : ''}`,
     true,

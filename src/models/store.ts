@@ -98,7 +98,15 @@ export async function ensurePrepared(
   const out = preparedPath(dir, base);
   const stat = fs.statSync(file);
   const old = readInfo(infoPath(dir, base));
-  if (old && fs.existsSync(out) && old.sourceBytes === stat.size && old.sourceMtimeMs === stat.mtimeMs) {
+  // a registry entry whose stages changed since the file was prepared is prepared again
+  const sameStages = !given || (old !== undefined && given.every((g, k) => old.stages[k] === g));
+  if (
+    old &&
+    sameStages &&
+    fs.existsSync(out) &&
+    old.sourceBytes === stat.size &&
+    old.sourceMtimeMs === stat.mtimeMs
+  ) {
     return { path: out, info: old };
   }
   const bytes = fs.readFileSync(file);

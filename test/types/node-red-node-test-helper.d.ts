@@ -23,7 +23,7 @@ declare module 'node-red-node-test-helper' {
     log(): { args: { level: number; id?: string; type?: string; msg?: unknown }[][]; WARN: number };
     clearFlows(): Promise<void>;
     request(): {
-      post(url: string): { expect(status: number): Promise<unknown> };
+      post(url: string): { expect(status: number): Promise<{ body: unknown }> };
       get(url: string): { expect(status: number): Promise<{ body: unknown }> };
     };
     startServer(): Promise<void>;
