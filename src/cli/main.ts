@@ -32,6 +32,7 @@ import {
   type Options,
   type ParsedValues,
 } from './args';
+import { ARCHIVE_HELP, cmdArchive } from './archive';
 import { runDemo } from './demo';
 import { cmdModels, MODELS_HELP } from './models';
 import { createProgress, type ProgressReporter } from './progress';
@@ -80,6 +81,7 @@ Commands:
   info     show a model file's header
   demo     generate a synthetic data set, fit, score and report (no downloads)
   models   pretrained backbones: list, pull, import, verify, inspect
+  archive  find a part's decisions in a padim-archive folder
 
 Run 'padim <command> --help' for the command's options.`,
   fit: `Usage: padim fit --train <dir|files>... --out <model> [options]
@@ -577,6 +579,7 @@ const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number | void
   info: cmdInfo,
   models: (argv, io) => (argv.length === 0 ? Promise.resolve(io.out(MODELS_HELP)) : cmdModels(argv, io)),
   demo: (argv, io) => runDemo(argv, io, HELP.demo, RUNTIME_OPTIONS, runtimeOptions),
+  archive: (argv, io) => (argv.length === 0 ? Promise.resolve(io.out(ARCHIVE_HELP)) : cmdArchive(argv, io)),
 };
 
 /** Runs the command line; returns the process exit code. */
