@@ -11,6 +11,7 @@
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
+import { processAlive } from '../atomic-write';
 import { assertValidResult, type InspectionResult } from '../node-support/result';
 import { ArchiveBudget } from './budget';
 import { LOCK_FILE, RECORDS_FILE, measureFolder, segmentName, type ArchiveRecord } from './layout';
@@ -39,16 +40,6 @@ export interface ArchiveUsage {
 /** Folders open for writing in this process: two writers on one folder would miscount. */
 const openFolders = new Set<string>();
 
-/** True when process `pid` exists (signal 0 only checks). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Takes the folder's lock file: refused while another living process holds it; a lock left by
  * a process that died (kill -9, power cut) is taken over.
@@ -56,7 +47,7 @@ function alive(pid: number): boolean {
 async function takeLock(dir: string): Promise<void> {
   const file = path.join(dir, LOCK_FILE);
   const holder = Number((await fsp.readFile(file, 'utf8').catch(() => '')).trim());
-  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder))
+  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder))
     throw new Error(`the archive folder ${dir} is in use by process ${holder}`);
   await fsp.writeFile(file, `${process.pid}\n`);
 }
