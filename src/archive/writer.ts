@@ -14,7 +14,8 @@ import * as path from 'node:path';
 import { processAlive } from '../atomic-write';
 import { assertValidResult, type InspectionResult } from '../node-support/result';
 import { ArchiveBudget } from './budget';
-import { LOCK_FILE, RECORDS_FILE, measureFolder, segmentName, type ArchiveRecord } from './layout';
+import { readRegularFile } from '../regular-file';
+import { LOCK_FILE, RECORDS_FILE, measureFolder, segmentName, treeBytes, type ArchiveRecord } from './layout';
 
 export interface ArchiveOptions {
   /** the most bytes the folder may hold, every file in it counted */
@@ -41,15 +42,16 @@ export interface ArchiveUsage {
 const openFolders = new Set<string>();
 
 /**
- * Takes the folder's lock file: refused while another living process holds it; a lock left by
- * a process that died (kill -9, power cut) is taken over.
+ * The living process (other than this one) holding the folder's lock file, if any. A lock left
+ * by a process that died (kill -9, power cut), or one that is not a pid, is taken over.
  */
-async function takeLock(dir: string): Promise<void> {
-  const file = path.join(dir, LOCK_FILE);
-  const holder = Number((await fsp.readFile(file, 'utf8').catch(() => '')).trim());
-  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder))
-    throw new Error(`the archive folder ${dir} is in use by process ${holder}`);
-  await fsp.writeFile(file, `${process.pid}\n`);
+async function lockHolder(file: string): Promise<number | undefined> {
+  const text = await readRegularFile(file, 64, 'archive lock file').then(
+    (b) => b.toString('utf8'),
+    () => '',
+  );
+  const pid = Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid) ? pid : undefined;
 }
 
 export class DecisionArchive {
@@ -77,11 +79,18 @@ export class DecisionArchive {
     openFolders.add(folder);
     try {
       await fsp.mkdir(folder, { recursive: true });
-      await takeLock(folder);
+      const lockFile = path.join(folder, LOCK_FILE);
+      const holder = await lockHolder(lockFile);
+      if (holder !== undefined) throw new Error(`the archive folder ${folder} is in use by process ${holder}`);
+      // the lock is written after old segments are dropped, and counted as it will be
+      const lock = `${process.pid}\n`;
       const usage = await measureFolder(folder);
-      const budget = new ArchiveBudget(opts.budgetBytes, segmentBytes, usage.segments, usage.otherBytes);
+      const oldLock = await treeBytes(lockFile).catch(() => 0);
+      const other = usage.otherBytes - oldLock + lock.length;
+      const budget = new ArchiveBudget(opts.budgetBytes, segmentBytes, usage.segments, other);
       const archive = new DecisionArchive(folder, budget);
       await archive.carryOut(budget.fit());
+      await fsp.writeFile(lockFile, lock);
       budget.startSegment();
       return archive;
     } catch (err) {

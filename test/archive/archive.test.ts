@@ -149,6 +149,7 @@ describe('decision archive (files)', function () {
     assert.ok((await treeBytes(dir)) > 60_000);
     archive = await DecisionArchive.open(dir, { budgetBytes: 50_000 });
     assert.ok((await treeBytes(dir)) <= 50_000);
+    assert.equal(archive.usage.bytes, await treeBytes(dir), 'the new lock file counted as written');
     for (let i = 600; i < 700; i++) {
       await archive.write(testDecision(i).result, testDecision(i).files);
       assert.ok((await treeBytes(dir)) <= 50_000);
