@@ -81,7 +81,8 @@ export class DecisionArchive {
       await fsp.mkdir(folder, { recursive: true });
       const lockFile = path.join(folder, LOCK_FILE);
       const holder = await lockHolder(lockFile);
-      if (holder !== undefined) throw new Error(`the archive folder ${folder} is in use by process ${holder}`);
+      if (holder !== undefined)
+        throw new Error(`the archive folder ${folder} is in use by process ${holder}`);
       // the lock is written after old segments are dropped, and counted as it will be
       const lock = `${process.pid}\n`;
       const usage = await measureFolder(folder);
