@@ -14,7 +14,7 @@ import {
 } from '../src/node-support/archive-message';
 import { pathChecker, pathPolicy } from './lib/paths';
 import type { Node, NodeAPI, NodeDef } from './lib/red';
-import { asError, numberSetting, refuseInputs } from './lib/util';
+import { asError, refuseInputs } from './lib/util';
 
 interface ArchiveDef extends NodeDef {
   folder?: string;
@@ -43,7 +43,9 @@ export = function register(RED: NodeAPI): void {
     try {
       if (!def.folder?.trim()) throw new Error(t('errors.noFolder'));
       folder = pathPolicy(RED).check(def.folder, 'archive folder');
-      budgetBytes = Math.floor(numberSetting(def.budget, 1000) * MB);
+      // text that is not a number is an error, not the default: a typo must not give 1 GB
+      const budget = def.budget === undefined || String(def.budget).trim() === '' ? 1000 : Number(def.budget);
+      budgetBytes = Math.floor(budget * MB);
       if (!(budgetBytes >= 1)) throw new Error(`${t('errors.budget')}: ${String(def.budget)}`);
     } catch (err) {
       refuseInputs(node, err, t('status.notConfigured'));

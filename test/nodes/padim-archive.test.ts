@@ -125,21 +125,24 @@ describe('padim-archive node', function () {
     assert.equal(records.length, 0, 'nothing half-written');
   });
 
-  it('refuses inputs when the folder is missing or outside padimAllowedPaths', async () => {
+  it('refuses inputs when the folder is missing or outside padimAllowedPaths, or the budget is not a number', async () => {
     helper.settings({ padimAllowedPaths: [root] });
     await helper.load(
       modules,
       withCatch([
         { id: 'a1', type: 'padim-archive', z: 't', folder: '', wires: [[]] },
         { id: 'a2', type: 'padim-archive', z: 't', folder: '/var/padim-archive', wires: [[]] },
+        { id: 'a3', type: 'padim-archive', z: 't', folder, budget: '1O0', wires: [[]] },
       ]).concat({ id: 't', type: 'tab' }),
     );
-    const caught = collect(helper.getNode('caught'), 2);
+    const caught = collect(helper.getNode('caught'), 3);
     helper.getNode('a1').receive({ result: testDecision(0).result });
     helper.getNode('a2').receive({ result: testDecision(0).result });
+    helper.getNode('a3').receive({ result: testDecision(0).result });
     const errors = (await caught).map((m) => (m.error as { message: string }).message).sort();
     assert.match(errors.join('\n'), /padim-archive.errors.noFolder/);
     assert.match(errors.join('\n'), /archive folder \/var\/padim-archive is outside/);
+    assert.match(errors.join('\n'), /padim-archive.errors.budget: 1O0/);
     assert.ok(!fs.existsSync('/var/padim-archive'));
   });
 });
