@@ -14,7 +14,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FitCancelledError, fitModel, updateModel } from '../src/fit';
 import type { PadimModel } from '../src/model';
-import { loadModel, saveModel } from '../src/model-file';
+import { loadModel } from '../src/model-file';
+import { DEFAULT_KEEP_VERSIONS, rollbackModel, saveModelVersion } from '../src/model-history';
 import { listFolderImages } from '../src/node-support/folder-images';
 import { imageFromPayload } from '../src/node-support/image-input';
 import { DEFAULTS, type Progress } from '../src/options';
@@ -44,6 +45,8 @@ interface FitDef extends NodeDef {
   batchSize?: string | number;
   /** false-alarm budget in percent of good parts (the suggested threshold's target) */
   falseAlarmRate?: string | number;
+  /** earlier models kept in MODEL.history/ (0: none) */
+  keepVersions?: string | number;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -68,6 +71,8 @@ export = function register(RED: NodeAPI): void {
     const batchSize = Math.max(1, Math.floor(numberSetting(def.batchSize, 8)));
     const falseAlarmRate = numberSetting(def.falseAlarmRate, DEFAULTS.falseAlarmRate * 100) / 100;
     const checkImagePath = pathChecker(RED, 'image file');
+    const keepVersions = Math.max(0, Math.floor(numberSetting(def.keepVersions, DEFAULT_KEEP_VERSIONS)));
+    const history = { keep: keepVersions, log: (m: string) => node.warn(m) };
 
     /** collected images: file paths or encoded bytes */
     let collected: (Buffer | string)[] = [];
@@ -116,7 +121,9 @@ export = function register(RED: NodeAPI): void {
       if (signal.aborted) throw new FitCancelledError();
       node.status({ fill: 'blue', shape: 'ring', text: t('status.saving') });
       fs.mkdirSync(path.dirname(config.path), { recursive: true });
-      await saveModel(config.path, model);
+      // the versions folder beside the model is held to the allow-list like the model itself
+      pathPolicy(RED).check(`${config.path}.history`, 'model history folder');
+      await saveModelVersion(config.path, model, history);
       const info = await config.publish(model);
       const ms = performance.now() - started;
       const cal = model.header.calibration;
@@ -193,8 +200,58 @@ export = function register(RED: NodeAPI): void {
       running = { controller, finished: finished.finally(() => (running = undefined)) };
     };
 
+    /** msg.payload.to of a rollback: a version id (or its prefix), or undefined for the previous one */
+    const rollbackTarget = (payload: unknown): string | undefined => {
+      const to =
+        typeof payload === 'object' && payload !== null ? (payload as { to?: unknown }).to : undefined;
+      if (to !== undefined && (typeof to !== 'string' || !/^[0-9a-f]{1,12}$/i.test(to)))
+        throw new Error(`${t('errors.rollbackTo')}: ${JSON.stringify(to)}`);
+      return to;
+    };
+
+    /** Puts an earlier version back (src/model-history) and hands it to the score nodes, as a fit does. */
+    const rollback = (msg: NodeMessage, send: SendFunction, done: DoneFunction) => {
+      if (running) {
+        done(new Error(t('errors.busy')));
+        return;
+      }
+      const work = async () => {
+        const to = rollbackTarget(msg.payload);
+        pathPolicy(RED).check(`${config.path}.history`, 'model history folder');
+        const r = await rollbackModel(config.path, to, history);
+        const info = await config.publish(r.model);
+        return {
+          action: 'rollback',
+          modelPath: config.path,
+          modelId: info.id,
+          previousModelId: r.from ?? null,
+          threshold: r.model.header.threshold,
+          nTrain: r.model.header.nTrain,
+          version: r.to,
+        };
+      };
+      const finished = work().then(
+        (summary) => {
+          node.status({ fill: 'green', shape: 'dot', text: `${t('status.rolledBack')} ${summary.modelId}` });
+          send({ ...msg, topic: 'rollback', payload: summary });
+          done();
+        },
+        (err) => {
+          node.status({ fill: 'red', shape: 'ring', text: t('status.failed') });
+          done(asError(err));
+        },
+      );
+      running = {
+        controller: new AbortController(),
+        finished: finished.finally(() => (running = undefined)),
+      };
+    };
+
     node.on('input', (msg, send, done) => {
       switch (msg.topic) {
+        case 'rollback':
+          rollback(msg, send, done);
+          return;
         case 'fit':
         case 'update':
           start(msg.topic, msg, send, done);

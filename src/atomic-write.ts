@@ -21,7 +21,7 @@ export function tempPathFor(path: string): string {
 export const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /** True when process `pid` exists on this machine (signal 0 checks without sending anything). */
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

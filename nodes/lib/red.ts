@@ -79,6 +79,8 @@ export interface NodeAPI {
   util: {
     /** sets msg.a.b.c from the property text 'a.b.c' */
     setMessageProperty(msg: NodeMessage, property: string, value: unknown, createMissing?: boolean): boolean;
+    /** reads msg.a.b.c from the property text 'a.b.c' (undefined when absent) */
+    getMessageProperty(msg: NodeMessage, property: string): unknown;
   };
   /** messages to the editors (what the debug sidebar and status use) */
   comms: { publish(topic: string, data: unknown, retain?: boolean): void };

@@ -13,7 +13,8 @@ import { fitModel, updateModel } from '../fit';
 import { writeHeatmapFile } from '../heatmap';
 import { heatmapNames } from '../heatmap-names';
 import { resolveImageArgs } from '../image-files';
-import { loadModel, readModelHeader, saveModel } from '../model-file';
+import { loadModel, readModelHeader } from '../model-file';
+import { DEFAULT_KEEP_VERSIONS, saveModelVersion } from '../model-history';
 import type { ModelHeader } from '../model';
 import type { FitOptions, Progress } from '../options';
 import { describeSize, parseSizeChoice } from '../input-size';
@@ -32,6 +33,7 @@ import {
   type Options,
   type ParsedValues,
 } from './args';
+import { ARCHIVE_HELP, cmdArchive } from './archive';
 import { runDemo } from './demo';
 import { cmdModels, MODELS_HELP } from './models';
 import { createProgress, type ProgressReporter } from './progress';
@@ -66,6 +68,15 @@ const ALIGN_HELP = `
 const SCORE_ALIGN_HELP = `
   --align MODE        the model's alignment (default), off, or translate for a rigid model`;
 
+const KEEP_HELP = `
+  --keep-versions N   earlier models kept in <model>.history/ when the file is replaced
+                      (default ${DEFAULT_KEEP_VERSIONS}; 0: none); see 'padim models history'`;
+
+/** --keep-versions, checked before the fit starts rather than after it. */
+function keepOption(v: ParsedValues): number | undefined {
+  return intOption(v['keep-versions'] as string | undefined, 'keep-versions', 0);
+}
+
 const HELP: Record<string, string> = {
   main: `padim: PaDiM anomaly detection and localisation
 
@@ -80,6 +91,7 @@ Commands:
   info     show a model file's header
   demo     generate a synthetic data set, fit, score and report (no downloads)
   models   pretrained backbones: list, pull, import, verify, inspect
+  archive  find a part's decisions in a padim-archive folder
 
 Run 'padim <command> --help' for the command's options.`,
   fit: `Usage: padim fit --train <dir|files>... --out <model> [options]
@@ -111,7 +123,7 @@ Run 'padim <command> --help' for the command's options.`,
                       leave-one-out score and an exponential tail fitted to the highest
   --held-out N        training images (the last N) scored left out after the fit, by a second
                       backbone pass (default all); 0: no second pass, the last batch's images
-                      held out together${RUNTIME_HELP}`,
+                      held out together${KEEP_HELP}${RUNTIME_HELP}`,
   score: `Usage: padim score --model <model> <images or folders>... [options]
 
   --model FILE        model file
@@ -132,7 +144,7 @@ Run 'padim <command> --help' for the command's options.`,
   --train PATH        more good images (folder or files, repeatable)
   --out FILE          where to write the result (default: replace --model atomically)
   --batch N           images per batch (default 16)
-  --recursive         look for images in sub-folders too${RUNTIME_HELP}`,
+  --recursive         look for images in sub-folders too${KEEP_HELP}${RUNTIME_HELP}`,
   eval: `Usage: padim eval --data <category dir> [--model <model> | fit options] [--json FILE] [--heatmaps DIR]
 
   Evaluates on a data set in the MVTec AD layout (train/good, test/<good|defect>,
@@ -281,9 +293,11 @@ async function cmdFit(argv: string[], io: Io): Promise<void> {
     train: { type: 'string', multiple: true },
     out: { type: 'string' },
     recursive: { type: 'boolean' },
+    'keep-versions': { type: 'string' },
   });
   if (v.help) return io.out(HELP.fit);
   const out = required(v.out as string | undefined, 'out');
+  const keep = keepOption(v);
   const trainArgs = asStrings(v.train);
   if (trainArgs.length === 0) throw new UsageError('--train is required');
   const images = resolveImageArgs(trainArgs, { recursive: Boolean(v.recursive), warn: warnTo(io) });
@@ -292,7 +306,7 @@ async function cmdFit(argv: string[], io: Io): Promise<void> {
   const t0 = performance.now();
   const model = await fitModel(images, opts);
   reporter.end();
-  await saveModel(out, model);
+  await saveModelVersion(out, model, { keep, log: warnTo(io) });
   const h = model.header;
   io.out(
     `fitted ${h.nTrain} images in ${((performance.now() - t0) / 1000).toFixed(1)} s: backbone ${h.backbone.id}, ` +
@@ -402,9 +416,11 @@ async function cmdUpdate(argv: string[], io: Io): Promise<void> {
     out: { type: 'string' },
     batch: { type: 'string' },
     recursive: { type: 'boolean' },
+    'keep-versions': { type: 'string' },
   });
   if (v.help) return io.out(HELP.update);
   const modelPath = required(v.model as string | undefined, 'model');
+  const keep = keepOption(v);
   const trainArgs = asStrings(v.train);
   if (trainArgs.length === 0) throw new UsageError('--train is required');
   const images = resolveImageArgs(trainArgs, { recursive: Boolean(v.recursive), warn: warnTo(io) });
@@ -417,7 +433,7 @@ async function cmdUpdate(argv: string[], io: Io): Promise<void> {
   });
   reporter.end();
   const out = (v.out as string | undefined) ?? modelPath;
-  await saveModel(out, updated);
+  await saveModelVersion(out, updated, { keep, log: warnTo(io) });
   io.out(
     `model now has ${updated.header.nTrain} training images (added ${images.length}); written to ${out}`,
   );
@@ -577,6 +593,7 @@ const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number | void
   info: cmdInfo,
   models: (argv, io) => (argv.length === 0 ? Promise.resolve(io.out(MODELS_HELP)) : cmdModels(argv, io)),
   demo: (argv, io) => runDemo(argv, io, HELP.demo, RUNTIME_OPTIONS, runtimeOptions),
+  archive: (argv, io) => (argv.length === 0 ? Promise.resolve(io.out(ARCHIVE_HELP)) : cmdArchive(argv, io)),
 };
 
 /** Runs the command line; returns the process exit code. */

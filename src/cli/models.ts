@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { listInstalled, importFile, modelsDir, pull, verify } from '../models/store';
 import { discoverStages } from '../stage-discovery';
+import { cmdModelHistory, cmdModelRollback, VERSIONS_HELP } from './model-versions';
 import { parse, UsageError } from './args';
 
 export const MODELS_HELP = `Usage: padim models <list|pull NAME|import FILE [--as NAME]|verify|inspect FILE> [options]
@@ -15,6 +16,7 @@ export const MODELS_HELP = `Usage: padim models <list|pull NAME|import FILE [--a
                        or give --as NAME to import any ONNX classifier as your own backbone)
   verify               re-check the SHA-256 of every installed file
   inspect FILE         list the tensors that can serve as stages (name, op, channels, stride)
+${VERSIONS_HELP}
   --dir DIR            models directory (default $PADIM_MODELS_DIR, else ~/.padim/models)
   --mirror URL         fetch from an internal HTTP server holding the same file names
                        (default $PADIM_MODELS_MIRROR); HTTPS_PROXY/HTTP_PROXY/NO_PROXY are honoured`;
@@ -51,11 +53,16 @@ export async function cmdModels(argv: string[], io: Io): Promise<void> {
       as: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
+      json: { type: 'boolean' },
+      to: { type: 'string' },
+      'keep-versions': { type: 'string' },
     },
     true,
   );
   const [sub, arg] = positionals;
   if (v.help || !sub) return io.out(MODELS_HELP);
+  if (sub === 'history') return cmdModelHistory(arg, v, io);
+  if (sub === 'rollback') return cmdModelRollback(arg, v, io);
   const dir = modelsDir(v.dir as string | undefined);
   if (sub === 'list') {
     io.out(`models directory ${dir}`);

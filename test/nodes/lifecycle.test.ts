@@ -43,7 +43,15 @@ describe('deploy/redeploy lifecycle', function () {
     { id: 's2', type: 'padim-score', model: 'm1', wires: [[]] },
     { id: 'f1', type: 'padim-fit', model: 'm1', wires: [[]] },
     { id: 't1', type: 'padim-threshold', wires: [['h1'], ['h1']] },
-    { id: 'h1', type: 'padim-heatmap', previewWidth: 32, wires: [['out']] },
+    { id: 'h1', type: 'padim-heatmap', previewWidth: 32, wires: [['a1']] },
+    // a redeploy closes the archive (its folder lock) before the new node opens it again
+    {
+      id: 'a1',
+      type: 'padim-archive',
+      folder: path.join(watchDir, '..', 'lifecycle-archive'),
+      budget: 1,
+      wires: [['out']],
+    },
     { id: 'out', type: 'helper' },
   ];
 
