@@ -105,14 +105,6 @@ describe('synthetic', () => {
         assert.equal(mask.length, 640 * 256);
         assert.ok(countOnes(mask) > 0);
       });
-
-      it('renders 256x256 quickly', () => {
-        generateTexture(kind, 256, 256, 0); // warm-up (JIT)
-        const t0 = process.hrtime.bigint();
-        for (let i = 0; i < 5; i++) generateTexture(kind, 256, 256, i);
-        const ms = Number(process.hrtime.bigint() - t0) / 1e6 / 5;
-        assert.ok(ms < 50, `${ms.toFixed(1)} ms per image`);
-      });
     });
   }
 
