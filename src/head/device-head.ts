@@ -28,6 +28,11 @@ export interface DeviceHeadOptions {
   arrangement?: HeadArrangement;
   /** initializer bytes per session; default DEFAULT_GROUP_BYTES */
   groupBytes?: number;
+  /**
+   * let nodes the provider cannot run fall back to the CPU inside the session (default true);
+   * false makes building fail instead, which shows whether the whole head runs on the device
+   */
+  cpuFallback?: boolean;
 }
 
 /** A session and the model chunks (indices) it holds. */
@@ -62,6 +67,7 @@ function sessionOptions(opts: DeviceHeadOptions): ort.InferenceSession.SessionOp
     enableCpuMemArena: false,
   };
   if (opts.threads) s.intraOpNumThreads = opts.threads;
+  if (opts.cpuFallback === false && opts.provider !== 'cpu') s.extra = { session: { disable_cpu_ep_fallback: '1' } };
   return s;
 }
 
