@@ -39,4 +39,4 @@ fi
 if command -v nvidia-smi >/dev/null 2>&1; then
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/gpu: /' || true
 fi
-exec "$node" "$root/dist/bench/gpu-check.js" "$@"
+exec "$node" --expose-gc "$root/dist/bench/gpu-check.js" "$@"

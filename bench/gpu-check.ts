@@ -23,7 +23,7 @@ import { median } from '../src/bench/floors';
 import { writeGeneratedBackbone } from '../src/bench/generated-backbone';
 import { embedBatch, extractFeatures } from '../src/extractor';
 import { fitModel } from '../src/fit';
-import { DeviceHead, type HeadArrangement, type HeadChoice } from '../src/head';
+import { DEFAULT_ARRANGEMENT, DeviceHead, type HeadArrangement, type HeadChoice } from '../src/head';
 import { listImageFiles } from '../src/image-files';
 import type { PadimModel } from '../src/model';
 import { buildModel, DataType, valueInfo } from '../src/onnx-builder';
@@ -168,7 +168,15 @@ interface Reference {
 }
 
 /** Opens a scorer for the variant; times its head; compares its scores with the reference. */
+/** RSS and JavaScript ArrayBuffer memory (MB), after a collection when node runs with --expose-gc. */
+function memory(): { rssMB: number; arrayBuffersMB: number } {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  return { rssMB: m.rss / 1e6, arrayBuffersMB: m.arrayBuffers / 1e6 };
+}
+
 async function runVariant(model: PadimModel, v: Variant, test: string[], a: Args, ref?: Reference) {
+  const before = memory();
   const opened = await timed(() =>
     Scorer.open(model, {
       provider: v.provider,
@@ -179,6 +187,13 @@ async function runVariant(model: PadimModel, v: Variant, test: string[], a: Args
     }),
   );
   const scorer = opened.value;
+  const after = memory();
+  // what opening the scorer kept: the device head's copy of the model (native memory on the
+  // CPU provider, device memory on a GPU), and no JavaScript copy (arrayBuffers)
+  const opening = {
+    rssMB: after.rssMB - before.rssMB,
+    arrayBuffersMB: after.arrayBuffersMB - before.arrayBuffersMB,
+  };
   try {
     const h = model.header;
     const protocol = { size: h.input.size, normalisation: h.input.normalisation };
@@ -198,6 +213,7 @@ async function runVariant(model: PadimModel, v: Variant, test: string[], a: Args
       provider: scorer.backbone.provider,
       head: scorer.deviceHead ? 'device' : 'stream',
       openSeconds: opened.ms / 1000,
+      opening,
       headMsPerImage: head,
     };
     if (!ref) {
@@ -274,7 +290,8 @@ async function otherArrangement(
   embeddings: Float32Array[],
   a: Args,
 ) {
-  const arrangement: HeadArrangement = 'precision-right';
+  const arrangement: HeadArrangement =
+    DEFAULT_ARRANGEMENT === 'precision-left' ? 'precision-right' : 'precision-left';
   const head = await DeviceHead.build(model.gaussian, Float32Array.from(model.gaussian.mean), {
     provider,
     arrangement,
@@ -298,6 +315,7 @@ async function main(): Promise<number> {
   const say = (line: string) => console.log(line);
   const machine = {
     node: process.version,
+    execPath: process.execPath,
     onnxruntime: ort.env.versions.common,
     cpus: os.cpus().length,
     cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -413,6 +431,7 @@ interface Row {
   provider: ProviderName;
   head: string;
   openSeconds: number;
+  opening: { rssMB: number; arrayBuffersMB: number };
   headMsPerImage: { batch1: number; batch8: number };
   compare?: { scoresMaxRelative: number; gridsMaxRelative: number; headOnlyMaxRelative: number };
   pass?: boolean;
@@ -437,7 +456,7 @@ function rowLine(r: Row): string {
   const check = c
     ? `   vs cpu: scores ${c.scoresMaxRelative.toExponential(1)}, grids ${c.gridsMaxRelative.toExponential(1)}, head alone ${c.headOnlyMaxRelative.toExponential(1)}: ${r.pass ? 'PASS' : 'FAIL'}`
     : '   (reference)';
-  return `${headLine(r.label, r.headMsPerImage)}   open ${fmt(r.openSeconds, 1)} s, head ${r.head} on ${r.provider}${check}`;
+  return `${headLine(r.label, r.headMsPerImage)}   open ${fmt(r.openSeconds, 1)} s (+${fmt(r.opening.rssMB, 0)} MB RSS, +${fmt(r.opening.arrayBuffersMB, 0)} MB JS buffers), head ${r.head} on ${r.provider}${check}`;
 }
 
 /** CPU and GPU side by side. */

@@ -21,10 +21,17 @@ import { chunkBytes, deviceHeadGraph, type HeadArrangement, type HeadChunk } fro
  */
 export const DEFAULT_GROUP_BYTES = 256 * 1024 * 1024;
 
+/**
+ * D P: on the CPU provider it was the faster of the two for one image (the common case of an
+ * inspection line) and the slower for batches of 8 (BENCHMARKS.md, "GPU check"); the GPU check
+ * times the other arrangement on the GPU too.
+ */
+export const DEFAULT_ARRANGEMENT: HeadArrangement = 'precision-right';
+
 export interface DeviceHeadOptions {
   provider: ProviderName;
   threads?: number;
-  /** see HeadArrangement; default 'precision-left' */
+  /** see HeadArrangement; default DEFAULT_ARRANGEMENT */
   arrangement?: HeadArrangement;
   /** initializer bytes per session; default DEFAULT_GROUP_BYTES */
   groupBytes?: number;
@@ -67,7 +74,8 @@ function sessionOptions(opts: DeviceHeadOptions): ort.InferenceSession.SessionOp
     enableCpuMemArena: false,
   };
   if (opts.threads) s.intraOpNumThreads = opts.threads;
-  if (opts.cpuFallback === false && opts.provider !== 'cpu') s.extra = { session: { disable_cpu_ep_fallback: '1' } };
+  if (opts.cpuFallback === false && opts.provider !== 'cpu')
+    s.extra = { session: { disable_cpu_ep_fallback: '1' } };
   return s;
 }
 
@@ -94,7 +102,7 @@ export class DeviceHead {
       const first = k * g.chunkCells;
       return { cells: n, precision, mean: mean.subarray(first * d, (first + n) * d) };
     });
-    const arrangement = opts.arrangement ?? 'precision-left';
+    const arrangement = opts.arrangement ?? DEFAULT_ARRANGEMENT;
     const groups: Group[] = [];
     try {
       for (const members of groupChunks(chunks.map(chunkBytes), opts.groupBytes ?? DEFAULT_GROUP_BYTES)) {

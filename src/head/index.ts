@@ -14,7 +14,13 @@ import type { GaussianArrays } from '../model';
 import type { ProviderName } from '../types';
 import { DeviceHead, type DeviceHeadOptions } from './device-head';
 
-export { DeviceHead, DEFAULT_GROUP_BYTES, groupChunks, type DeviceHeadOptions } from './device-head';
+export {
+  DeviceHead,
+  DEFAULT_ARRANGEMENT,
+  DEFAULT_GROUP_BYTES,
+  groupChunks,
+  type DeviceHeadOptions,
+} from './device-head';
 export { chunkBatch, scatterDistances } from './chunk-batch';
 export { deviceHeadGraph, type HeadArrangement, type HeadChunk } from './graph';
 
