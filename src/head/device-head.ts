@@ -98,6 +98,8 @@ export class DeviceHead {
   static async build(g: GaussianArrays, mean: Float32Array, opts: DeviceHeadOptions): Promise<DeviceHead> {
     const d = g.dims;
     const chunks: HeadChunk[] = g.precision.map((precision, k) => {
+      // a compact (16/8-bit) chunk cannot be an initializer of this float32 graph
+      if (!(precision instanceof Float32Array)) throw new Error(`chunk ${k} is not float32`);
       const n = chunkLength(g, k);
       const first = k * g.chunkCells;
       return { cells: n, precision, mean: mean.subarray(first * d, (first + n) * d) };
