@@ -168,6 +168,16 @@ interface Reference {
 }
 
 /** Opens a scorer for the variant; times its head; compares its scores with the reference. */
+/** Runs a step that may fail on the GPU: the error is printed and `fallback` returned. */
+async function attempt<T, F>(what: string, f: () => Promise<T>, fallback: F): Promise<T | F> {
+  try {
+    return await f();
+  } catch (err) {
+    console.log(`${what}: FAILED: ${essence(err instanceof Error ? err.message : String(err))}`);
+    return fallback;
+  }
+}
+
 /** RSS and JavaScript ArrayBuffer memory (MB), after a collection when node runs with --expose-gc. */
 function memory(): { rssMB: number; arrayBuffersMB: number } {
   (globalThis as { gc?: () => void }).gc?.();
@@ -362,7 +372,12 @@ async function main(): Promise<number> {
     ]);
     const providers: ProviderName[] = gpu.available ? ['cpu', a.gpu] : ['cpu'];
     const backboneMs: Record<string, Record<string, number>> = {};
-    for (const p of providers) backboneMs[p] = await backboneTimes(backbone, p, tensors, a);
+    for (const p of providers) {
+      backboneMs[p] = await attempt(`backbone on ${p}`, () => backboneTimes(backbone, p, tensors, a), {});
+      say(
+        `backbone on ${p}: batch 1 ${fmt(backboneMs[p].batch1)}, batch ${BATCH} ${fmt(backboneMs[p][`batch${BATCH}`])} ms/image`,
+      );
+    }
 
     const perDims: DimsReport[] = [];
     for (const dims of a.dims) {
@@ -372,9 +387,15 @@ async function main(): Promise<number> {
       const fitSeconds: Record<string, number> = { cpu: cpuFit.ms / 1000 };
       let gpuFitScoresMaxRelative: number | undefined;
       if (gpu.available) {
-        const gpuFit = await timed(() => fitModel(train, { ...fitOpts, provider: a.gpu, strict: true }));
-        fitSeconds[a.gpu] = gpuFit.ms / 1000;
-        gpuFitScoresMaxRelative = await compareFits(gpuFit.value, model, test, a);
+        await attempt(
+          `d=${dims} fit on ${a.gpu}`,
+          async () => {
+            const gpuFit = await timed(() => fitModel(train, { ...fitOpts, provider: a.gpu, strict: true }));
+            fitSeconds[a.gpu] = gpuFit.ms / 1000;
+            gpuFitScoresMaxRelative = await compareFits(gpuFit.value, model, test, a);
+          },
+          undefined,
+        );
       }
       const variants: Variant[] = [{ label: 'cpu, streaming head', provider: 'cpu', head: 'stream' }];
       if (gpu.available) {
@@ -386,12 +407,27 @@ async function main(): Promise<number> {
       const rows: Row[] = [];
       let ref: Reference | undefined;
       for (const v of variants) {
-        const r = await runVariant(model, v, test, a, ref);
-        ref = r.ref;
-        rows.push(r.row);
+        // the reference (first) must work; a failing GPU variant is a FAIL row, and the check goes on
+        const r = ref
+          ? await attempt(`d=${dims} ${v.label}`, () => runVariant(model, v, test, a, ref), undefined)
+          : await runVariant(model, v, test, a);
+        const row: Row = r?.row ?? {
+          label: v.label,
+          provider: v.provider,
+          error: 'failed (see above)',
+          pass: false,
+        };
+        ref = r?.ref ?? ref;
+        rows.push(row);
+        say(`d=${dims}${rowLine(row)}`);
       }
+      const reference = ref as Reference;
       const other = gpu.available
-        ? await otherArrangement(model, a.gpu, (ref as Reference).embeddings, a)
+        ? await attempt(
+            `d=${dims} other arrangement`,
+            () => otherArrangement(model, a.gpu, reference.embeddings, a),
+            undefined,
+          )
         : undefined;
       perDims.push({
         dims,
@@ -429,10 +465,11 @@ async function main(): Promise<number> {
 interface Row {
   label: string;
   provider: ProviderName;
-  head: string;
-  openSeconds: number;
-  opening: { rssMB: number; arrayBuffersMB: number };
-  headMsPerImage: { batch1: number; batch8: number };
+  head?: string;
+  openSeconds?: number;
+  opening?: { rssMB: number; arrayBuffersMB: number };
+  headMsPerImage?: { batch1: number; batch8: number };
+  error?: string;
   compare?: { scoresMaxRelative: number; gridsMaxRelative: number; headOnlyMaxRelative: number };
   pass?: boolean;
 }
@@ -452,6 +489,7 @@ function headLine(label: string, ms: { batch1: number; batch8: number }): string
 }
 
 function rowLine(r: Row): string {
+  if (!r.headMsPerImage || !r.opening) return `  head ms/image ${r.label.padEnd(38)} ${r.error ?? ''}: FAIL`;
   const c = r.compare;
   const check = c
     ? `   vs cpu: scores ${c.scoresMaxRelative.toExponential(1)}, grids ${c.gridsMaxRelative.toExponential(1)}, head alone ${c.headOnlyMaxRelative.toExponential(1)}: ${r.pass ? 'PASS' : 'FAIL'}`
