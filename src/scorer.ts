@@ -14,6 +14,7 @@ import { openBackbone, storedBackboneSpec, type Backbone } from './backbone';
 import { BatchedLinalg } from './batched-linalg';
 import { Embedder } from './embedding';
 import { batches, embedBatch, extractFeatures } from './extractor';
+import { chunkBatch, openDeviceHead, scatterDistances, type DeviceHead, type HeadChoice } from './head';
 import { aspectMismatch } from './input-size';
 import { chunkLength, type PadimModel } from './model';
 import type { RuntimeOptions } from './options';
@@ -49,6 +50,11 @@ export interface ScorerOptions extends RuntimeOptions {
    * model skips the turn; asking for alignment from a model fitted without it is an error
    */
   align?: AlignMode;
+  /**
+   * distance head (head/index.ts): default 'auto', the device head on a GPU provider (inverse
+   * covariances uploaded once), the streaming head on the CPU; env PADIM_HEAD when unset
+   */
+  head?: HeadChoice;
 }
 
 /** The aligner a scorer uses: the model's reference in the mode asked for. */
@@ -81,14 +87,10 @@ export async function cellDistances(
     const n = chunkLength(g, k);
     const first = k * g.chunkCells;
     // X [n, b, d]: this chunk's cells for every image
-    const x = new Float32Array(n * b * d);
-    for (let c = 0; c < n; c++) {
-      for (let j = 0; j < b; j++)
-        x.set(embeddings[j].subarray((first + c) * d, (first + c + 1) * d), (c * b + j) * d);
-    }
+    const x = chunkBatch(embeddings, first, n, d);
     const mu = meanF32.subarray(first * d, (first + n) * d);
     const dist = await linalg.mahalanobis(x, mu, g.precision[k], n, b, d);
-    for (let c = 0; c < n; c++) for (let j = 0; j < b; j++) out[j][first + c] = dist[c * b + j];
+    scatterDistances(out, dist, first, n);
   }
   return out;
 }
@@ -111,8 +113,16 @@ export class Scorer {
     private readonly batchSize = 8,
     private readonly log?: (message: string) => void,
     private readonly aligner?: Aligner,
+    /** the head holding the model on the execution provider; absent: cellDistances streams */
+    readonly deviceHead?: DeviceHead,
   ) {
     this.meanF32 = Float32Array.from(model.gaussian.mean);
+  }
+
+  /** Per-cell distances of a batch of embeddings, by the device head when there is one. */
+  distances(embeddings: Float32Array[]): Promise<Float32Array[]> {
+    if (this.deviceHead) return this.deviceHead.distances(embeddings);
+    return cellDistances(this.model, this.linalg, embeddings, this.meanF32);
   }
 
   /** Opens the model's backbone and prepares scoring. Call dispose() when done. */
@@ -142,7 +152,24 @@ export class Scorer {
         model.projection,
       );
       const aligner = scoringAligner(model, opts.align);
-      return new Scorer(model, backbone, linalg, embedder, opts.maxPixels, opts.batchSize, opts.log, aligner);
+      const meanF32 = Float32Array.from(model.gaussian.mean);
+      const head = await openDeviceHead(model.gaussian, meanF32, backbone.provider, {
+        head: opts.head,
+        strict: opts.strict,
+        threads: opts.threads,
+        log: opts.log,
+      });
+      return new Scorer(
+        model,
+        backbone,
+        linalg,
+        embedder,
+        opts.maxPixels,
+        opts.batchSize,
+        opts.log,
+        aligner,
+        head,
+      );
     } catch (err) {
       await backbone.dispose();
       throw err;
@@ -225,7 +252,7 @@ export class Scorer {
     }
     const t0 = performance.now();
     const embeddings = await embedBatch(this.embedder, extracted);
-    const distances = await cellDistances(this.model, this.linalg, embeddings, this.meanF32);
+    const distances = await this.distances(embeddings);
     const t1 = performance.now();
     const b = inputs.length;
     return distances.map((grid, j) => {
@@ -280,6 +307,7 @@ export class Scorer {
   }
 
   async dispose(): Promise<void> {
+    await this.deviceHead?.dispose();
     await this.linalg.dispose();
     await this.backbone.dispose();
   }

@@ -13,7 +13,7 @@ import { describeSize } from '../input-size';
 import { listImageFiles } from '../image-files';
 import type { FitOptions } from '../options';
 import { prepareImage } from '../preprocess';
-import { cellDistances, Scorer } from '../scorer';
+import { Scorer } from '../scorer';
 import { writeSyntheticDataset } from '../synthetic';
 import { median, measureBandwidth, measureMatmul } from './floors';
 
@@ -107,7 +107,6 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     const scorer = await Scorer.open(model, { ...opts, batchSize: b });
     const batch = Array.from({ length: b }, (_, i) => set.test[i % set.test.length]);
     const protocol = { size: h.input.size, normalisation: h.input.normalisation, maxPixels: opts.maxPixels };
-    const meanF32 = Float32Array.from(model.gaussian.mean);
     const t = {
       decode: [] as number[],
       backbone: [] as number[],
@@ -123,7 +122,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
         const extracted = await extractFeatures(scorer.backbone, batch, protocol);
         const tb = performance.now();
         const embeddings = await embedBatch(scorer.embedder, extracted);
-        const grids = await cellDistances(model, scorer.linalg, embeddings, meanF32);
+        const grids = await scorer.distances(embeddings);
         const distance = performance.now() - tb;
         const tc = performance.now();
         for (const g of grids)
