@@ -17,6 +17,7 @@ import { batches, embedBatch, extractFeatures } from './extractor';
 import { aspectMismatch } from './input-size';
 import { chunkLength, type PadimModel } from './model';
 import type { RuntimeOptions } from './options';
+import { maskAsMap, Roi, type RegionScore } from './roi';
 import type { ImageInput, InputGeometry, ScoreMap, StageTimings } from './types';
 
 export interface ScoreResult {
@@ -34,6 +35,10 @@ export interface ScoreResult {
   /** where the input sits in the original image (see mapToOriginal) */
   geometry: InputGeometry;
   timings: StageTimings;
+  /** with regions of interest: each region's maximum (the score is the largest of them) */
+  regions?: RegionScore[];
+  /** with regions of interest: their union (1 inside) at the input size, in the image's own frame */
+  roiMask?: ScoreMap;
   /** present when the image was not scored as the model expects (another aspect than the training images) */
   warnings?: string[];
 }
@@ -111,6 +116,8 @@ export class Scorer {
     private readonly batchSize = 8,
     private readonly log?: (message: string) => void,
     private readonly aligner?: Aligner,
+    /** the model's regions: its Gaussians are for their cells only */
+    private readonly roi = model.header.roi ? new Roi(model.header.roi) : undefined,
   ) {
     this.meanF32 = Float32Array.from(model.gaussian.mean);
   }
@@ -224,20 +231,22 @@ export class Scorer {
       );
     }
     const t0 = performance.now();
-    const embeddings = await embedBatch(this.embedder, extracted);
-    const distances = await cellDistances(this.model, this.linalg, embeddings, this.meanF32);
+    const roi = this.roi;
+    const d = this.embedder.dims;
+    const cells = h.grid.height * h.grid.width;
+    // regions: the head sees the inside cells only; outside cells read 0 on the grid
+    const embeddings = (await embedBatch(this.embedder, extracted)).map((e) => (roi ? roi.gather(e, d) : e));
+    const inside = await cellDistances(this.model, this.linalg, embeddings, this.meanF32);
+    const distances = roi ? inside.map((v) => roi.scatter(v, cells)) : inside;
     const t1 = performance.now();
     const b = inputs.length;
     return distances.map((grid, j) => {
       const tm = performance.now();
       const prepared = extracted.prepared[j];
-      const { map, score } = makeAnomalyMap(
-        grid,
-        h.grid.height,
-        h.grid.width,
-        prepared.height,
-        prepared.width,
-      );
+      const made = makeAnomalyMap(grid, h.grid.height, h.grid.width, prepared.height, prepared.width);
+      const map = made.map;
+      const regions = roi?.regionScores(map);
+      const score = roi ? roi.applyToMap(map) : made.score;
       const mapMs = performance.now() - tm;
       const timings: StageTimings = {
         decodeMs: extracted.decodeMs / b,
@@ -259,6 +268,9 @@ export class Scorer {
         normalizedScore: score / h.threshold,
         threshold: h.threshold,
         map: mapToObserved(map, aligned?.back),
+        ...(roi && regions
+          ? { regions, roiMask: mapToObserved(maskAsMap(roi.union, map.width, map.height), aligned?.back) }
+          : {}),
         grid: { data: grid, width: h.grid.width, height: h.grid.height },
         geometry: prepared.geometry,
         timings,

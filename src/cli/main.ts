@@ -61,7 +61,11 @@ const RUNTIME_HELP = `
 const ALIGN_HELP = `
   --align MODE        off (default), translate or rigid: register every image to a reference
                       training image (phase correlation on a 128 px grey thumbnail; rigid also
-                      finds the turn, log-polar) before the backbone; stored in the model`;
+                      finds the turn, log-polar) before the backbone; stored in the model
+  --roi FILE          regions of interest: a mask image (white = inspect) or JSON rectangles and
+                      polygons ({"width", "height", "regions": [{"name", "rect" | "polygon",
+                      "ignore"}]}) in a training image's pixels (the alignment reference's);
+                      only their cells are fitted and scored, the map is 0 outside; stored in the model`;
 
 const SCORE_ALIGN_HELP = `
   --align MODE        the model's alignment (default), off, or translate for a rigid model`;
@@ -216,6 +220,7 @@ const FIT_OPTIONS: Options = {
   'false-alarm-rate': { type: 'string' },
   'held-out': { type: 'string' },
   align: { type: 'string' },
+  roi: { type: 'string' },
 };
 
 function alignOption(v: ParsedValues) {
@@ -270,6 +275,7 @@ function fitOptions(v: ParsedValues, io: Io, reporter: ProgressReporter): FitOpt
     falseAlarmRate: rateOption(v['false-alarm-rate'] as string | undefined),
     heldOutImages: intOption(v['held-out'] as string | undefined, 'held-out', 0),
     align: alignOption(v),
+    roi: v.roi as string | undefined,
     onProgress: progressHandler(reporter),
   };
 }
@@ -372,7 +378,7 @@ async function cmdScore(argv: string[], io: Io): Promise<number | void> {
 
 function printScore(io: Io, json: boolean, file: string, r: ScoreResult, heatmap?: string): void {
   if (json) {
-    const { score, normalizedScore, threshold, timings, alignment, warnings } = r;
+    const { score, normalizedScore, threshold, timings, alignment, regions, warnings } = r;
     io.out(
       JSON.stringify({
         file,
@@ -382,6 +388,7 @@ function printScore(io: Io, json: boolean, file: string, r: ScoreResult, heatmap
         ng: score > threshold,
         timings,
         alignment,
+        regions,
         warnings,
         ...(heatmap ? { heatmap } : {}),
       }),
