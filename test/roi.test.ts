@@ -9,7 +9,6 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { fitModel } from '../src/fit';
 import { loadModel, saveModel } from '../src/model-file';
-import { prepareImage } from '../src/preprocess';
 import {
   decodeRuns,
   encodeRuns,
@@ -25,7 +24,6 @@ import {
 import { Scorer } from '../src/scorer';
 import { placedPart, type Placement } from '../src/synthetic-placed';
 import type { InputGeometry } from '../src/types';
-import { IMAGENET_NORMALISATION } from '../src/types';
 import { tempDir } from './helpers';
 
 const SIZE = { kind: 'resize', width: 256, height: 256 } as const;

@@ -22,9 +22,14 @@ export async function readRoiFile(file: string, maxPixels?: number): Promise<Roi
   }
   try {
     const pipeline = await openImagePipeline(bytes, maxPixels);
-    const { data, info } = await pipeline.rotate().greyscale().toColourspace('b-w').raw().toBuffer({
-      resolveWithObject: true,
-    });
+    const { data, info } = await pipeline
+      .rotate()
+      .greyscale()
+      .toColourspace('b-w')
+      .raw({ depth: 'uchar' })
+      .toBuffer({
+        resolveWithObject: true,
+      });
     const grey = new Uint8Array(info.width * info.height);
     for (let i = 0; i < grey.length; i++) grey[i] = data[i * info.channels];
     return maskSpec(grey, info.width, info.height);
