@@ -4,8 +4,10 @@
  * changes on every part: ignored inside a region it is not NG, outside it it is.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { fitModel } from '../src/fit';
 import { loadModel, saveModel } from '../src/model-file';
@@ -26,6 +28,8 @@ import { placedPart, type Placement } from '../src/synthetic-placed';
 import type { InputGeometry } from '../src/types';
 import { tempDir } from './helpers';
 
+const run = promisify(execFile);
+const CLI = path.resolve(__dirname, '../../bin/padim.js');
 const SIZE = { kind: 'resize', width: 256, height: 256 } as const;
 const identity = (w: number, h: number): InputGeometry => ({
   originalWidth: w,
@@ -241,6 +245,66 @@ describe('regions of interest', function () {
       8,
     );
     assert.equal(edge[2 * 5 + 2], 0);
+  });
+
+  it('padim fit --roi stores the regions and padim score --json reports them; a bad file is a clear error', async () => {
+    const dir = tempDir('padim-roi-cli-');
+    const train = path.join(dir, 'train');
+    fs.mkdirSync(train);
+    for (let i = 0; i < 6; i++) {
+      const img = placedPart(i, {}, undefined, STILL).image;
+      await sharp(Buffer.from(img.data as Uint8Array), { raw: { width: 256, height: 256, channels: 1 } })
+        .png()
+        .toFile(path.join(train, `${i}.png`));
+    }
+    const roi = path.join(dir, 'roi.json');
+    fs.writeFileSync(
+      roi,
+      JSON.stringify({ width: 256, height: 256, regions: [{ name: 'part', rect: [51, 51, 154, 154] }] }),
+    );
+    const model = path.join(dir, 'm.padim');
+    const fitArgs = [
+      CLI,
+      'fit',
+      '-q',
+      '--train',
+      train,
+      '--out',
+      model,
+      '--backbone',
+      'builtin:filterbank',
+      '--size',
+      '256x256',
+    ];
+    await run(process.execPath, [...fitArgs, '--roi', roi]);
+    const scored = await run(process.execPath, [
+      CLI,
+      'score',
+      '--json',
+      '--model',
+      model,
+      path.join(train, '0.png'),
+    ]);
+    const line = JSON.parse(scored.stdout.trim());
+    assert.equal(line.regions[0].name, 'part');
+    assert.equal(line.regions[0].score, line.score);
+    fs.writeFileSync(
+      path.join(dir, 'bad.json'),
+      '{"width": 256, "height": 256, "regions": [{"rect": [1, 2]}]}',
+    );
+    await assert.rejects(
+      run(process.execPath, [
+        ...fitArgs.slice(0, 6),
+        path.join(dir, 'bad.padim'),
+        ...fitArgs.slice(7),
+        '--roi',
+        path.join(dir, 'bad.json'),
+      ]),
+      (err: { code: number; stderr: string }) =>
+        err.code === 1 &&
+        /padim fit: error: region 'region1' rect must be \[x, y, width, height\]/.test(err.stderr),
+    );
+    assert.equal(fs.existsSync(path.join(dir, 'bad.padim')), false);
   });
 
   describe('a printed code that changes on every part', () => {
