@@ -40,7 +40,7 @@ const appsWithEndpoint = new WeakSet<object>();
 /** The anomaly map from msg.anomalyMap (padim-score's), checked. */
 function readMap(v: unknown): { map: ScoreMap; geometry?: InputGeometry; region?: ScoreMap } {
   const m = v as
-    | { data?: unknown; width?: unknown; height?: unknown; geometry?: InputGeometry; region?: unknown }
+    | { data?: unknown; width?: unknown; height?: unknown; geometry?: InputGeometry; regionLabels?: unknown }
     | undefined;
   if (!m || typeof m !== 'object')
     throw new Error('msg.anomalyMap is missing: connect this node after padim-score');
@@ -53,7 +53,11 @@ function readMap(v: unknown): { map: ScoreMap; geometry?: InputGeometry; region?
     throw new Error(`msg.anomalyMap.data must hold width x height (${width * height}) numbers`);
   }
   // the regions of interest (padim-score's, for a model fitted with them): same pixels as the map
-  const region = m.region instanceof Float32Array && m.region.length === data.length ? m.region : undefined;
+  const labels = m.regionLabels;
+  const region =
+    labels instanceof Uint8Array && labels.length === data.length
+      ? Float32Array.from(labels, (v) => (v > 0 ? 1 : 0))
+      : undefined;
   return {
     map: { data, width, height },
     geometry: m.geometry,

@@ -139,8 +139,9 @@ export = function register(RED: NodeAPI): void {
         width: r.map.width,
         height: r.map.height,
         geometry: r.geometry,
-        // the regions (1 inside) on the map's pixels, for padim-heatmap's outline
-        ...(r.roiMask ? { region: r.roiMask.data } : {}),
+        // which region each map pixel is in (0 outside, k + 1: payload.regions[k]), for
+        // padim-heatmap's outline and padim-threshold's defect area per region
+        ...(r.regionLabels ? { regionLabels: r.regionLabels } : {}),
       };
       msg.padim = {
         modelId: info.id,

@@ -39,6 +39,8 @@ export interface ScoreResult {
   regions?: RegionScore[];
   /** with regions of interest: their union (1 inside) at the input size, in the image's own frame */
   roiMask?: ScoreMap;
+  /** with regions of interest: per map pixel 0 outside, k + 1 inside regions[k] (the image's own frame) */
+  regionLabels?: Uint8Array;
   /** present when the image was not scored as the model expects (another aspect than the training images) */
   warnings?: string[];
 }
@@ -268,14 +270,20 @@ export class Scorer {
         normalizedScore: score / h.threshold,
         threshold: h.threshold,
         map: mapToObserved(map, aligned?.back),
-        ...(roi && regions
-          ? { regions, roiMask: mapToObserved(maskAsMap(roi.union, map.width, map.height), aligned?.back) }
-          : {}),
+        ...(roi && regions ? this.regionFields(roi, regions, aligned?.back) : {}),
         grid: { data: grid, width: h.grid.width, height: h.grid.height },
         geometry: prepared.geometry,
         timings,
       };
     });
+  }
+
+  /** Region scores, and the regions' masks in the image's own frame. */
+  private regionFields(roi: Roi, regions: RegionScore[], back: Parameters<typeof mapToObserved>[1]) {
+    const regionLabels = roi.labels((m) => mapToObserved(m, back));
+    const { width, height } = roi.masks;
+    const roiMask = maskAsMap(Uint8Array.from(regionLabels, (v) => (v > 0 ? 1 : 0)), width, height);
+    return { regions, roiMask, regionLabels };
   }
 
   private checkAspect(g: InputGeometry): string | undefined {

@@ -68,6 +68,20 @@ export class Roi {
     });
   }
 
+  /**
+   * Which region each pixel belongs to (0 outside, k + 1 for region k; the first wins where
+   * regions overlap), each mask first taken through `toFrame` (to an image's own frame when aligned).
+   */
+  labels(toFrame: (m: ScoreMap) => ScoreMap = (m) => m): Uint8Array {
+    const { width, height } = this.masks;
+    const out = new Uint8Array(width * height);
+    this.masks.regions.forEach(({ mask }, k) => {
+      const moved = toFrame(maskAsMap(mask, width, height)).data;
+      for (let i = 0; i < out.length; i++) if (out[i] === 0 && moved[i] >= 0.5) out[i] = k + 1;
+    });
+    return out;
+  }
+
   private checkSize(map: ScoreMap): void {
     if (map.width !== this.masks.width || map.height !== this.masks.height)
       throw new RangeError(

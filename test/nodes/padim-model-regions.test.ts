@@ -97,11 +97,13 @@ describe('padim-model node: alignment and regions', function () {
     assert.equal(payload.regions.length, 1);
     assert.equal(payload.regions[0].name, 'left');
     assert.equal(payload.regions[0].score, payload.score);
-    const map = msg.anomalyMap as { data: Float32Array; width: number; region: Float32Array };
+    const map = msg.anomalyMap as { data: Float32Array; width: number; regionLabels: Uint8Array };
     // right of x = 40 is outside: zero on the map
     const x = Math.floor(map.width * 0.9);
     assert.equal(map.data[10 * map.width + x], 0);
-    assert.equal(map.region[10 * map.width + x], 0);
+    assert.equal(map.regionLabels[10 * map.width + x], 0);
+    assert.equal(map.regionLabels[40 * map.width + 5], 1, 'inside the left region, below the ignored corner');
+    assert.equal(map.regionLabels[5 * map.width + 5], 0, 'the ignored corner');
     // the outline is cyan on the heatmap
     const { data: px, info } = await sharp(msg.heatmap as Buffer)
       .raw()
