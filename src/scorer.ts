@@ -17,8 +17,8 @@ import { batches, embedBatch, extractFeatures } from './extractor';
 import { aspectMismatch } from './input-size';
 import { chunkLength, type PadimModel } from './model';
 import type { RuntimeOptions } from './options';
-import { maskAsMap, Roi, type RegionScore } from './roi';
-import type { ImageInput, InputGeometry, ScoreMap, StageTimings } from './types';
+import { makeRoiRecord, maskAsMap, rasterise, readRoiFile, Roi, type RegionScore, type RoiSpec } from './roi';
+import type { ImageInput, InputGeometry, PreparedImage, ScoreMap, StageTimings } from './types';
 
 export interface ScoreResult {
   /** image anomaly score: the maximum of the anomaly map (Mahalanobis units) */
@@ -56,6 +56,12 @@ export interface ScorerOptions extends RuntimeOptions {
    * model skips the turn; asking for alignment from a model fitted without it is an error
    */
   align?: AlignMode;
+  /**
+   * regions applied at scoring to a model fitted without them (a region file or regions read),
+   * in each image's own pixels: the map is zeroed outside and the score taken inside; the head
+   * still computes every cell (fit with the regions for that). Refused for a model with regions.
+   */
+  roi?: string | RoiSpec;
 }
 
 /** The aligner a scorer uses: the model's reference in the mode asked for. */
@@ -108,6 +114,9 @@ export class Scorer {
   private readonly meanF32: Float32Array;
   /** the aspect warning goes to the log once per scorer; every result still carries it */
   private aspectWarned = false;
+  /** regions given at scoring (ScorerOptions.roi), and their masks per input geometry */
+  private scoringRegions?: RoiSpec;
+  private readonly scoringRois = new Map<string, Roi>();
 
   private constructor(
     readonly model: PadimModel,
@@ -151,7 +160,21 @@ export class Scorer {
         model.projection,
       );
       const aligner = scoringAligner(model, opts.align);
-      return new Scorer(model, backbone, linalg, embedder, opts.maxPixels, opts.batchSize, opts.log, aligner);
+      if (opts.roi !== undefined && h.roi)
+        throw new Error('this model was fitted with regions of interest; fit it again to change them');
+      const regions = typeof opts.roi === 'string' ? await readRoiFile(opts.roi, opts.maxPixels) : opts.roi;
+      const scorer = new Scorer(
+        model,
+        backbone,
+        linalg,
+        embedder,
+        opts.maxPixels,
+        opts.batchSize,
+        opts.log,
+        aligner,
+      );
+      scorer.scoringRegions = regions;
+      return scorer;
     } catch (err) {
       await backbone.dispose();
       throw err;
@@ -247,8 +270,9 @@ export class Scorer {
       const prepared = extracted.prepared[j];
       const made = makeAnomalyMap(grid, h.grid.height, h.grid.width, prepared.height, prepared.width);
       const map = made.map;
-      const regions = roi?.regionScores(map);
-      const score = roi ? roi.applyToMap(map) : made.score;
+      const mapRoi = roi ?? this.scoringRoi(prepared);
+      const regions = mapRoi?.regionScores(map);
+      const score = mapRoi ? mapRoi.applyToMap(map) : made.score;
       const mapMs = performance.now() - tm;
       const timings: StageTimings = {
         decodeMs: extracted.decodeMs / b,
@@ -270,7 +294,7 @@ export class Scorer {
         normalizedScore: score / h.threshold,
         threshold: h.threshold,
         map: mapToObserved(map, aligned?.back),
-        ...(roi && regions ? this.regionFields(roi, regions, aligned?.back) : {}),
+        ...(mapRoi && regions ? this.regionFields(mapRoi, regions, aligned?.back) : {}),
         grid: { data: grid, width: h.grid.width, height: h.grid.height },
         geometry: prepared.geometry,
         timings,
@@ -278,11 +302,30 @@ export class Scorer {
     });
   }
 
+  /** The scoring-time regions at this image's input geometry (cached: images of a line share one). */
+  private scoringRoi(p: PreparedImage): Roi | undefined {
+    const spec = this.scoringRegions;
+    if (!spec) return undefined;
+    const key = JSON.stringify([p.width, p.height, p.geometry]);
+    let roi = this.scoringRois.get(key);
+    if (!roi) {
+      const masks = rasterise(spec, p.geometry, p.width, p.height);
+      roi = new Roi(makeRoiRecord(masks, { width: spec.width, height: spec.height }, this.model.header.grid));
+      if (this.scoringRois.size > 16) this.scoringRois.clear();
+      this.scoringRois.set(key, roi);
+    }
+    return roi;
+  }
+
   /** Region scores, and the regions' masks in the image's own frame. */
   private regionFields(roi: Roi, regions: RegionScore[], back: Parameters<typeof mapToObserved>[1]) {
     const regionLabels = roi.labels((m) => mapToObserved(m, back));
     const { width, height } = roi.masks;
-    const roiMask = maskAsMap(Uint8Array.from(regionLabels, (v) => (v > 0 ? 1 : 0)), width, height);
+    const roiMask = maskAsMap(
+      Uint8Array.from(regionLabels, (v) => (v > 0 ? 1 : 0)),
+      width,
+      height,
+    );
     return { regions, roiMask, regionLabels };
   }
 

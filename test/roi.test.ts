@@ -288,6 +288,32 @@ describe('regions of interest', function () {
     const line = JSON.parse(scored.stdout.trim());
     assert.equal(line.regions[0].name, 'part');
     assert.equal(line.regions[0].score, line.score);
+    // at scoring: refused for a model with regions; on a plain model the map is masked
+    await assert.rejects(
+      run(process.execPath, [
+        CLI,
+        'score',
+        '--json',
+        '--model',
+        model,
+        '--roi',
+        roi,
+        path.join(train, '0.png'),
+      ]),
+      /fitted with regions of interest; fit it again to change them/,
+    );
+    const plain = path.join(dir, 'plain.padim');
+    await run(process.execPath, [...fitArgs.slice(0, 6), plain, ...fitArgs.slice(7)]);
+    const image = path.join(train, '1.png');
+    const whole = JSON.parse(
+      (await run(process.execPath, [CLI, 'score', '--json', '--model', plain, image])).stdout,
+    );
+    const masked = JSON.parse(
+      (await run(process.execPath, [CLI, 'score', '--json', '--model', plain, '--roi', roi, image])).stdout,
+    );
+    assert.equal(whole.regions, undefined);
+    assert.equal(masked.regions[0].name, 'part');
+    assert.ok(masked.score <= whole.score, `${masked.score} <= ${whole.score}`);
     fs.writeFileSync(
       path.join(dir, 'bad.json'),
       '{"width": 256, "height": 256, "regions": [{"rect": [1, 2]}]}',
