@@ -288,6 +288,26 @@ describe('regions of interest', function () {
     const line = JSON.parse(scored.stdout.trim());
     assert.equal(line.regions[0].name, 'part');
     assert.equal(line.regions[0].score, line.score);
+    // the heatmap outlines the region in cyan
+    const heatmaps = path.join(dir, 'heatmaps');
+    await run(process.execPath, [
+      CLI,
+      'score',
+      '-q',
+      '--model',
+      model,
+      '--heatmaps',
+      heatmaps,
+      path.join(train, '0.png'),
+    ]);
+    const { data: px, info } = await sharp(path.join(heatmaps, '0.png'))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const at = (x: number, y: number) => [
+      ...px.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3),
+    ];
+    assert.deepEqual(at(51, 128), [0, 255, 255], 'the left edge of the region');
+    assert.notDeepEqual(at(20, 128), [0, 255, 255], 'outside the region');
     // at scoring: refused for a model with regions; on a plain model the map is masked
     await assert.rejects(
       run(process.execPath, [
