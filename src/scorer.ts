@@ -136,6 +136,10 @@ export class Scorer {
   /** Opens the model's backbone and prepares scoring. Call dispose() when done. */
   static async open(model: PadimModel, opts: ScorerOptions = {}): Promise<Scorer> {
     const h = model.header;
+    // the regions first: a bad region file fails before anything is opened
+    if (opts.roi !== undefined && h.roi)
+      throw new Error('this model was fitted with regions of interest; fit it again to change them');
+    const regions = typeof opts.roi === 'string' ? await readRoiFile(opts.roi, opts.maxPixels) : opts.roi;
     const spec = opts.backbonePath ?? storedBackboneSpec(h.backbone, opts.checkStoredPath);
     const backbone = await openBackbone(spec, {
       layers: h.backbone.layers,
@@ -160,9 +164,6 @@ export class Scorer {
         model.projection,
       );
       const aligner = scoringAligner(model, opts.align);
-      if (opts.roi !== undefined && h.roi)
-        throw new Error('this model was fitted with regions of interest; fit it again to change them');
-      const regions = typeof opts.roi === 'string' ? await readRoiFile(opts.roi, opts.maxPixels) : opts.roi;
       const scorer = new Scorer(
         model,
         backbone,
