@@ -38,8 +38,10 @@ const previewSwitches = new Map<string, (on: boolean) => void>();
 const appsWithEndpoint = new WeakSet<object>();
 
 /** The anomaly map from msg.anomalyMap (padim-score's), checked. */
-function readMap(v: unknown): { map: ScoreMap; geometry?: InputGeometry } {
-  const m = v as { data?: unknown; width?: unknown; height?: unknown; geometry?: InputGeometry } | undefined;
+function readMap(v: unknown): { map: ScoreMap; geometry?: InputGeometry; region?: ScoreMap } {
+  const m = v as
+    | { data?: unknown; width?: unknown; height?: unknown; geometry?: InputGeometry; regionLabels?: unknown }
+    | undefined;
   if (!m || typeof m !== 'object')
     throw new Error('msg.anomalyMap is missing: connect this node after padim-score');
   const { width, height } = m;
@@ -50,7 +52,17 @@ function readMap(v: unknown): { map: ScoreMap; geometry?: InputGeometry } {
   if (!data || data.length !== width * height) {
     throw new Error(`msg.anomalyMap.data must hold width x height (${width * height}) numbers`);
   }
-  return { map: { data, width, height }, geometry: m.geometry };
+  // the regions of interest (padim-score's, for a model fitted with them): same pixels as the map
+  const labels = m.regionLabels;
+  const region =
+    labels instanceof Uint8Array && labels.length === data.length
+      ? Float32Array.from(labels, (v) => (v > 0 ? 1 : 0))
+      : undefined;
+  return {
+    map: { data, width, height },
+    geometry: m.geometry,
+    ...(region ? { region: { data: region, width, height } } : {}),
+  };
 }
 
 /**
@@ -177,7 +189,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('input', async (msg, send, done) => {
       try {
-        const { map, geometry } = readMap(msg.anomalyMap);
+        const { map, geometry, region } = readMap(msg.anomalyMap);
         const given = imageOf(msg);
         // the path the allow-list checked (links resolved) is the one read
         const source =
@@ -191,7 +203,11 @@ export = function register(RED: NodeAPI): void {
             : typeof result.threshold === 'number'
               ? result.threshold
               : undefined;
-        const rgb = overlay(image, mapOnImage(map, geometry, image), { ...options, threshold });
+        const rgb = overlay(image, mapOnImage(map, geometry, image), {
+          ...options,
+          threshold,
+          ...(region ? { region: mapOnImage(region, geometry, image) } : {}),
+        });
         if (withLabel && typeof result.score === 'number') {
           const verdict = decision?.ok === undefined ? '' : decision.ok ? 'OK ' : 'NG ';
           drawLabel(rgb, `${verdict}${formatScore(result.score)}`);

@@ -127,8 +127,22 @@ export = function register(RED: NodeAPI): void {
       // the image stays with the message (a reference, not a copy) for padim-heatmap
       msg.image = job.image.input;
       if (msg.filename === undefined && job.image.filename) msg.filename = job.image.filename;
-      msg.payload = { score: r.score, normalizedScore: r.normalizedScore, threshold: r.threshold };
-      msg.anomalyMap = { data: r.map.data, width: r.map.width, height: r.map.height, geometry: r.geometry };
+      msg.payload = {
+        score: r.score,
+        normalizedScore: r.normalizedScore,
+        threshold: r.threshold,
+        // a model fitted with regions: each region's score, for padim-threshold's per-region limits
+        ...(r.regions ? { regions: r.regions } : {}),
+      };
+      msg.anomalyMap = {
+        data: r.map.data,
+        width: r.map.width,
+        height: r.map.height,
+        geometry: r.geometry,
+        // which region each map pixel is in (0 outside, k + 1: payload.regions[k]), for
+        // padim-heatmap's outline and padim-threshold's defect area per region
+        ...(r.regionLabels ? { regionLabels: r.regionLabels } : {}),
+      };
       msg.padim = {
         modelId: info.id,
         modelPath: info.path,

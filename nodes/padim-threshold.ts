@@ -15,6 +15,15 @@ import { ScoreRing } from '../src/node-support/score-ring';
 import type { ModelConfigNode } from './lib/model-config';
 import { Decider, THRESHOLD_MODES, type ScoreLike, type ThresholdMode } from '../src/node-support/decision';
 import { RateThreshold } from '../src/node-support/rate-threshold';
+import {
+  judgeRegions,
+  mapViewOf,
+  parseAreaLimit,
+  parseRegionThresholds,
+  regionsOf,
+  type RegionRules,
+  type RegionVerdict,
+} from '../src/node-support/region-decision';
 import type { Node, NodeAPI, NodeDef } from './lib/red';
 import { NODE_ID, asError, numberSetting, refuseInputs } from './lib/util';
 
@@ -32,6 +41,10 @@ interface ThresholdDef extends NodeDef {
   hysteresis?: string | number;
   station?: string;
   line?: string;
+  /** '' none, pixels ('50') or a share of the region ('0.5%'); absent in nodes saved before it */
+  minArea?: string | number;
+  /** 'name=score, ...' thresholds per region of a model fitted with regions; absent before it */
+  regionThresholds?: string;
 }
 
 /**
@@ -136,7 +149,12 @@ export = function register(RED: NodeAPI): void {
     const mode = (def.mode || 'model') as NodeMode;
     let decider: Decider;
     let byRate: RateThreshold | undefined;
+    let rules: RegionRules;
     try {
+      rules = {
+        minArea: parseAreaLimit(def.minArea),
+        thresholds: parseRegionThresholds(def.regionThresholds),
+      };
       if (mode !== 'rate' && !THRESHOLD_MODES.includes(mode)) throw new Error(`${t('errors.mode')}: ${mode}`);
       if (mode === 'rate') byRate = new RateThreshold(numberSetting(def.rate, 1) / 100);
       for (const name of [def.station ?? '', def.line ?? ''])
@@ -180,7 +198,27 @@ export = function register(RED: NodeAPI): void {
           const threshold = byRate.thresholdFor(msg.padim);
           scored = { ...result, threshold, normalizedScore: result.score / threshold };
         }
-        const d = decider.decide(scored);
+        const regions = regionsOf(result);
+        const mapView = mapViewOf(msg.anomalyMap);
+        let verdict: RegionVerdict | undefined;
+        const useRules = regions !== undefined || rules.minArea !== undefined;
+        const d = decider.decide(
+          scored,
+          useRules
+            ? (scoreThreshold, factor) => {
+                const j = judgeRegions(
+                  { score: result.score, regions },
+                  mapView,
+                  scoreThreshold,
+                  rules,
+                  factor,
+                );
+                verdict = j.worst;
+                return j.ng;
+              }
+            : undefined,
+        );
+        const region = verdict?.region ?? undefined;
         live.push({ score: result.score, normalizedScore: result.normalizedScore ?? null });
         const map = msg.anomalyMap as { data?: unknown } | undefined;
         const area =
@@ -195,6 +233,8 @@ export = function register(RED: NodeAPI): void {
           scoreThreshold: d.scoreThreshold,
           consecutiveNg: d.consecutiveNg,
           defectArea: area ?? null,
+          // the region that decided (the worst one), with its score, threshold and area
+          ...(verdict ? { region: verdict.region, regionVerdict: verdict } : {}),
         };
         const common = {
           station: def.station ?? '',
@@ -207,7 +247,7 @@ export = function register(RED: NodeAPI): void {
           modelId: modelIdOf(msg.padim),
           now: new Date(),
         };
-        if (d.alarm) msg.alarm = buildAlarm({ ...common, consecutive: d.consecutiveNg });
+        if (d.alarm) msg.alarm = buildAlarm({ ...common, consecutive: d.consecutiveNg, region });
         msg.result = buildResult({ ...common, ok: d.ok, consecutiveNg: d.consecutiveNg, alarm: d.alarm });
         showCounts(d.ok);
         send(d.ok ? [msg, null] : [null, msg]);

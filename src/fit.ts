@@ -17,6 +17,7 @@ import { Embedder, randomChannels, semiOrthogonalMatrix } from './embedding';
 import { batches, embedBatch, extractFeatures } from './extractor';
 import { GaussianAccumulator, type PriorStatistics } from './gaussian';
 import { resolveFitSize, type AutoSizeRecord } from './input-size';
+import { makeRoiRecord, rasterise, readRoiFile, Roi, type InputMasks } from './roi';
 import { cellDistances } from './scorer';
 import {
   MODEL_FORMAT,
@@ -125,6 +126,46 @@ interface FitState {
   aligner?: Aligner;
   /** training images left unaligned (match too weak or motion too large) */
   unaligned: number;
+  /** the regions at the input size, until the grid is known (then `roi`) */
+  roiMasks?: { masks: InputMasks; source: { width: number; height: number } };
+  /** present when only regions are fitted: embeddings are reduced to its cells */
+  roi?: Roi;
+}
+
+/**
+ * Reads the regions and brings them to the input size through the reference image's geometry
+ * (the alignment reference, or the first training image): the cells follow once the grid is known.
+ */
+async function chooseRoi(state: FitState, images: ImageInput[], opts: FitOptions): Promise<void> {
+  if (opts.roi === undefined) return;
+  const spec = typeof opts.roi === 'string' ? await readRoiFile(opts.roi, opts.maxPixels) : opts.roi;
+  const reference = await prepareImage(images[state.aligner?.record.referenceIndex ?? 0], {
+    size: state.size,
+    normalisation: opts.normalisation ?? DEFAULTS.normalisation,
+    maxPixels: opts.maxPixels,
+  });
+  const masks = rasterise(spec, reference.geometry, reference.width, reference.height);
+  state.roiMasks = { masks, source: { width: spec.width, height: spec.height } };
+}
+
+/** Embeddings of the full grid reduced to the fitted cells (all of them without regions). */
+function fittedCells(state: FitState, embeddings: Float32Array[]): Float32Array[] {
+  const roi = state.roi;
+  const d = (state.embedder as Embedder).dims;
+  return roi ? embeddings.map((e) => roi.gather(e, d)) : embeddings;
+}
+
+/** The image score of fitted-cell distances: on the full grid, the map zeroed outside the regions. */
+function imageScore(
+  state: FitState,
+  h: ModelHeader,
+  cells: Float32Array,
+  size: { width: number; height: number },
+): number {
+  const roi = state.roi;
+  const grid = roi ? roi.scatter(cells, h.grid.height * h.grid.width) : cells;
+  const { map, score } = makeAnomalyMap(grid, h.grid.height, h.grid.width, size.height, size.width);
+  return roi ? roi.applyToMap(map) : score;
 }
 
 /** Training images looked at when choosing the alignment reference. */
@@ -213,7 +254,10 @@ function initialise(
   state.projection = projection;
   state.embedder = new Embedder(totalChannels, reduction, state.linalg, projection);
   const grid = { height: stages[0].height, width: stages[0].width };
-  state.accumulator = new GaussianAccumulator(grid.height * grid.width, state.embedder.dims, state.linalg);
+  const roi = state.roiMasks && makeRoiRecord(state.roiMasks.masks, state.roiMasks.source, grid);
+  if (roi) state.roi = new Roi(roi);
+  const cells = roi ? roi.cells.length : grid.height * grid.width;
+  state.accumulator = new GaussianAccumulator(cells, state.embedder.dims, state.linalg);
   state.header = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
@@ -233,6 +277,7 @@ function initialise(
     grid,
     eps: opts.eps ?? DEFAULTS.eps,
     ...(state.aligner ? { alignment: state.aligner.record } : {}),
+    ...(roi ? { roi } : {}),
   };
 }
 
@@ -251,7 +296,7 @@ async function accumulateImages(state: FitState, images: ImageInput[], opts: Fit
     decodeMs += extracted.decodeMs;
     backboneMs += extracted.backboneMs;
     if (!state.accumulator) initialise(state, extracted.features[0], opts);
-    const embeddings = await embedBatch(state.embedder as Embedder, extracted);
+    const embeddings = fittedCells(state, await embedBatch(state.embedder as Embedder, extracted));
     await (state.accumulator as GaussianAccumulator).add(embeddings);
     // keep the most recent images (across batches) for calibration
     state.lastEmbeddings = [...state.lastEmbeddings, ...embeddings].slice(-DEFAULTS.calibrationImages);
@@ -307,12 +352,11 @@ async function leaveOneOutScores(
         protocol,
         aligner && ((p) => aligner.align(p)),
       );
-      const embeddings = await embedBatch(state.embedder as Embedder, extracted);
+      const embeddings = fittedCells(state, await embedBatch(state.embedder as Embedder, extracted));
       const grids = await cellDistances(model, state.linalg, embeddings, mean);
       grids.forEach((grid, j) => {
         leaveOneOutInPlace(grid, h.nTrain, keptFraction);
-        const { width, height } = extracted.prepared[j];
-        scores.push(makeAnomalyMap(grid, h.grid.height, h.grid.width, height, width).score);
+        scores.push(imageScore(state, h, grid, extracted.prepared[j]));
       });
       opts.onProgress?.({ phase: 'calibrate', done: scores.length, total: count });
     }
@@ -358,9 +402,7 @@ async function calibrate(
       keptFraction,
     );
   }
-  const scores = grids.map(
-    (grid, j) => makeAnomalyMap(grid, h.grid.height, h.grid.width, sizes[j].height, sizes[j].width).score,
-  );
+  const scores = grids.map((grid, j) => imageScore(state, h, grid, sizes[j]));
   opts.onProgress?.({ phase: 'calibrate', done: scores.length, total: scores.length });
   if (held < 1) return { method: 'in-sample', scores: scores.sort((a, b) => a - b) };
   return { method: 'held-out', heldOut: 'block', scores: scores.sort((a, b) => a - b) };
@@ -474,6 +516,7 @@ export async function fitModel(images: ImageInput[], opts: FitOptions = {}): Pro
   return withBackbone(opts.backbone ?? DEFAULTS.backbone, opts, images, async (state) => {
     await chooseSize(state, images, opts);
     await chooseAlignment(state, images, opts);
+    await chooseRoi(state, images, opts);
     await accumulateImages(state, images, opts);
     // the backbone is done: release its session (and its memory) before the inversion peak
     await state.backbone.dispose();
@@ -539,6 +582,7 @@ export async function updateModel(
     state.header = rest;
     state.size = h.input.size;
     if (h.alignment) state.aligner = new Aligner(h.alignment as AlignmentRecord);
+    if (h.roi) state.roi = new Roi(h.roi);
     await accumulateImages(state, images, merged);
     await state.backbone.dispose();
     return finish(state, merged, model);

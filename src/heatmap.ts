@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { openImagePipeline } from './preprocess';
 import { mapToOriginal } from './anomaly-map';
 import { writeFileAtomic } from './atomic-write';
+import { outlineOf } from './roi/roi';
 import type { ImageInput, InputGeometry, ScoreMap } from './types';
 
 /** An 8-bit RGB picture, interleaved. */
@@ -26,6 +27,8 @@ export interface HeatmapOptions {
   /** outline the region above the threshold; default true when a threshold is given */
   contour?: boolean;
   format?: 'png' | 'jpeg';
+  /** the regions of interest (1 inside) on the map's pixels: their outline is drawn in cyan */
+  region?: ScoreMap;
 }
 
 /** Control points of the colour maps, t in [0, 1] -> RGB, linearly interpolated. */
@@ -87,7 +90,16 @@ export function overlay(image: RgbImage, map: ScoreMap, opts: HeatmapOptions = {
   }
   const threshold = opts.threshold;
   if (threshold !== undefined && (opts.contour ?? true)) drawContour(out, map, threshold);
+  if (opts.region) drawRegionOutline(out, opts.region, map);
   return { data: out, width: image.width, height: image.height };
+}
+
+/** Cyan pixels on the edge of the regions of interest. */
+function drawRegionOutline(rgb: Uint8Array, region: ScoreMap, map: ScoreMap): void {
+  if (region.width !== map.width || region.height !== map.height)
+    throw new Error(`region ${region.width}x${region.height} does not match map ${map.width}x${map.height}`);
+  const edge = outlineOf(region);
+  for (let i = 0; i < edge.length; i++) if (edge[i]) rgb.set([0, 255, 255], i * 3);
 }
 
 /** White pixels on the border of the region where the map is at or above the threshold. */
@@ -157,10 +169,11 @@ export async function loadRgb(input: ImageInput | RgbImage, maxPixels?: number):
  */
 export async function writeHeatmapFile(
   imageFile: string,
-  result: { map: ScoreMap; geometry: InputGeometry; threshold: number },
+  result: { map: ScoreMap; geometry: InputGeometry; threshold: number; roiMask?: ScoreMap },
   out: string,
 ): Promise<void> {
   const image = await loadRgb(imageFile);
   const map = mapToOriginal(result.map, result.geometry);
-  await writeFileAtomic(out, await renderHeatmap(image, map, { threshold: result.threshold }));
+  const region = result.roiMask && mapToOriginal(result.roiMask, result.geometry);
+  await writeFileAtomic(out, await renderHeatmap(image, map, { threshold: result.threshold, region }));
 }

@@ -22,6 +22,7 @@
  * with positioned I/O and hashed incrementally.
  */
 import { alignmentRecordProblem } from './alignment/reference';
+import { roiRecordProblem } from './roi/record';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
@@ -33,6 +34,7 @@ import {
   MODEL_FORMAT_VERSION,
   chunkLength,
   defaultChunkCells,
+  gaussianCells,
   packedSize,
   type GaussianArrays,
   type ModelHeader,
@@ -230,7 +232,7 @@ function validateModel(model: PadimModel): void {
   if (!isCount(g.cells) || !isCount(g.dims) || !isCount(g.chunkCells)) {
     throw invalidModel('cells, dims and chunkCells must be positive integers');
   }
-  if (h.grid.height * h.grid.width !== g.cells) {
+  if (gaussianCells(h) !== g.cells) {
     throw invalidModel(`grid ${h.grid.height}x${h.grid.width} does not match ${g.cells} cells`);
   }
   if (h.embedding.dims !== g.dims) {
@@ -467,13 +469,22 @@ function parseHeader(path: string, bytes: Buffer): ModelFileHeader {
     const problem = alignmentRecordProblem(h.alignment);
     if (problem) throw corrupt(path, problem);
   }
+  if (h.roi !== undefined) {
+    const input = h.input?.size;
+    const grid = h.grid;
+    if (typeof input !== 'object' || input === null || typeof grid !== 'object' || grid === null)
+      throw corrupt(path, 'header has a roi but no valid input size or grid');
+    const problem = roiRecordProblem(h.roi, input, grid);
+    if (problem) throw corrupt(path, problem);
+  }
   return h as ModelFileHeader;
 }
 
 /** Array shapes implied by the header; positive integers or the header is damaged. */
 function headerShape(path: string, h: ModelFileHeader): { cells: number; dims: number; channels: number } {
   const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) > 0;
-  const cells = h.grid?.height * h.grid?.width;
+  // with regions, the arrays hold the inside cells only (checked in parseHeader)
+  const cells = h.roi ? h.roi.cells.length : h.grid?.height * h.grid?.width;
   const dims = h.embedding?.dims;
   const channels = h.embedding?.totalChannels;
   if (!isCount(cells) || !isCount(dims) || !isCount(channels))

@@ -132,7 +132,8 @@ function checkGrid(h: ModelHeader): string | undefined {
 
 /** The arrays the header declares must be in the file, and their expanded form in memory. */
 function checkSizes(h: ModelHeader, ctx: HeaderContext): string | undefined {
-  const cells = h.grid.height * h.grid.width;
+  // with regions of interest the arrays hold their cells only (the record is checked in parseHeader)
+  const cells = Array.isArray(h.roi?.cells) ? h.roi.cells.length : h.grid.height * h.grid.width;
   const d = h.embedding.dims;
   const inFile = cells * d * 8 + cells * packedSize(d) * 4;
   if (inFile > ctx.fileBytes)

@@ -3,6 +3,7 @@
  */
 import type { AlignmentRecord } from './alignment/reference';
 import type { AutoSizeRecord } from './input-size';
+import type { RoiRecord } from './roi/record';
 import type { TailFit } from './threshold/tail';
 import type { Normalisation, SizeProtocol } from './types';
 
@@ -100,6 +101,11 @@ export interface ModelHeader {
    * reference thumbnail and the limits. Optional, so models without it load unchanged.
    */
   alignment?: AlignmentRecord;
+  /**
+   * Present when only regions of the image are inspected (roi/): the regions' masks and the grid
+   * cells the Gaussians exist for (then the arrays hold those cells only, in that order).
+   */
+  roi?: RoiRecord;
   /** what the fit warned about (size decisions, few images), for nodes and the CLI to show */
   fitWarnings?: string[];
   /** number of training images the statistics were computed from */
@@ -140,6 +146,11 @@ export interface PadimModel {
   gaussian: GaussianArrays;
   /** semi-orthogonal projection, [D, d] float32 row-major; only for that reduction */
   projection?: Float32Array;
+}
+
+/** Cells with a Gaussian: the whole grid, or the region-of-interest's cells. */
+export function gaussianCells(h: Pick<ModelHeader, 'grid' | 'roi'>): number {
+  return h.roi ? h.roi.cells.length : h.grid.height * h.grid.width;
 }
 
 /** Number of entries in a packed upper triangle of a d x d matrix. */

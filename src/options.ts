@@ -3,6 +3,7 @@
  */
 import type { AlignMode } from './alignment/reference';
 import type { InversePrecision } from './gaussian';
+import type { RoiSpec } from './roi/spec';
 import { DEFAULT_AUTO_SHORT, type SizeChoice } from './input-size';
 import type { Normalisation, ProviderName } from './types';
 import { IMAGENET_NORMALISATION } from './types';
@@ -78,6 +79,11 @@ export interface FitOptions extends BackboneChoice, RuntimeOptions {
   falseAlarmRate?: number;
   /** register every image to a reference before the backbone (alignment/); default 'off' */
   align?: AlignMode;
+  /**
+   * regions of interest (roi/): a region file (mask image or JSON) or regions already read, in
+   * the reference image's pixels; only their cells are fitted and scored. Default: the whole image
+   */
+  roi?: string | RoiSpec;
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
 }

@@ -18,7 +18,8 @@ import { chunkBatch, openDeviceHead, scatterDistances, type DeviceHead, type Hea
 import { aspectMismatch } from './input-size';
 import { chunkLength, type PadimModel } from './model';
 import type { RuntimeOptions } from './options';
-import type { ImageInput, InputGeometry, ScoreMap, StageTimings } from './types';
+import { makeRoiRecord, maskAsMap, rasterise, readRoiFile, Roi, type RegionScore, type RoiSpec } from './roi';
+import type { ImageInput, InputGeometry, PreparedImage, ScoreMap, StageTimings } from './types';
 
 export interface ScoreResult {
   /** image anomaly score: the maximum of the anomaly map (Mahalanobis units) */
@@ -35,6 +36,12 @@ export interface ScoreResult {
   /** where the input sits in the original image (see mapToOriginal) */
   geometry: InputGeometry;
   timings: StageTimings;
+  /** with regions of interest: each region's maximum (the score is the largest of them) */
+  regions?: RegionScore[];
+  /** with regions of interest: their union (1 inside) at the input size, in the image's own frame */
+  roiMask?: ScoreMap;
+  /** with regions of interest: per map pixel 0 outside, k + 1 inside regions[k] (the image's own frame) */
+  regionLabels?: Uint8Array;
   /** present when the image was not scored as the model expects (another aspect than the training images) */
   warnings?: string[];
 }
@@ -55,6 +62,12 @@ export interface ScorerOptions extends RuntimeOptions {
    * covariances uploaded once), the streaming head on the CPU; env PADIM_HEAD when unset
    */
   head?: HeadChoice;
+  /**
+   * regions applied at scoring to a model fitted without them (a region file or regions read),
+   * in each image's own pixels: the map is zeroed outside and the score taken inside; the head
+   * still computes every cell (fit with the regions for that). Refused for a model with regions.
+   */
+  roi?: string | RoiSpec;
 }
 
 /** The aligner a scorer uses: the model's reference in the mode asked for. */
@@ -103,6 +116,9 @@ export class Scorer {
   private readonly meanF32: Float32Array;
   /** the aspect warning goes to the log once per scorer; every result still carries it */
   private aspectWarned = false;
+  /** regions given at scoring (ScorerOptions.roi), and their masks per input geometry */
+  private scoringRegions?: RoiSpec;
+  private readonly scoringRois = new Map<string, Roi>();
 
   private constructor(
     readonly model: PadimModel,
@@ -115,6 +131,8 @@ export class Scorer {
     private readonly aligner?: Aligner,
     /** the head holding the model on the execution provider; absent: cellDistances streams */
     readonly deviceHead?: DeviceHead,
+    /** the model's regions: its Gaussians are for their cells only */
+    private readonly roi = model.header.roi ? new Roi(model.header.roi) : undefined,
   ) {
     this.meanF32 = Float32Array.from(model.gaussian.mean);
   }
@@ -128,6 +146,10 @@ export class Scorer {
   /** Opens the model's backbone and prepares scoring. Call dispose() when done. */
   static async open(model: PadimModel, opts: ScorerOptions = {}): Promise<Scorer> {
     const h = model.header;
+    // the regions first: a bad region file fails before anything is opened
+    if (opts.roi !== undefined && h.roi)
+      throw new Error('this model was fitted with regions of interest; fit it again to change them');
+    const regions = typeof opts.roi === 'string' ? await readRoiFile(opts.roi, opts.maxPixels) : opts.roi;
     const spec = opts.backbonePath ?? storedBackboneSpec(h.backbone, opts.checkStoredPath);
     const backbone = await openBackbone(spec, {
       layers: h.backbone.layers,
@@ -159,7 +181,7 @@ export class Scorer {
         threads: opts.threads,
         log: opts.log,
       });
-      return new Scorer(
+      const scorer = new Scorer(
         model,
         backbone,
         linalg,
@@ -170,6 +192,8 @@ export class Scorer {
         aligner,
         head,
       );
+      scorer.scoringRegions = regions;
+      return scorer;
     } catch (err) {
       await backbone.dispose();
       throw err;
@@ -251,20 +275,23 @@ export class Scorer {
       );
     }
     const t0 = performance.now();
-    const embeddings = await embedBatch(this.embedder, extracted);
-    const distances = await this.distances(embeddings);
+    const roi = this.roi;
+    const d = this.embedder.dims;
+    const cells = h.grid.height * h.grid.width;
+    // regions: the head sees the inside cells only; outside cells read 0 on the grid
+    const embeddings = (await embedBatch(this.embedder, extracted)).map((e) => (roi ? roi.gather(e, d) : e));
+    const inside = await this.distances(embeddings);
+    const distances = roi ? inside.map((v) => roi.scatter(v, cells)) : inside;
     const t1 = performance.now();
     const b = inputs.length;
     return distances.map((grid, j) => {
       const tm = performance.now();
       const prepared = extracted.prepared[j];
-      const { map, score } = makeAnomalyMap(
-        grid,
-        h.grid.height,
-        h.grid.width,
-        prepared.height,
-        prepared.width,
-      );
+      const made = makeAnomalyMap(grid, h.grid.height, h.grid.width, prepared.height, prepared.width);
+      const map = made.map;
+      const mapRoi = roi ?? this.scoringRoi(prepared);
+      const regions = mapRoi?.regionScores(map);
+      const score = mapRoi ? mapRoi.applyToMap(map) : made.score;
       const mapMs = performance.now() - tm;
       const timings: StageTimings = {
         decodeMs: extracted.decodeMs / b,
@@ -286,11 +313,39 @@ export class Scorer {
         normalizedScore: score / h.threshold,
         threshold: h.threshold,
         map: mapToObserved(map, aligned?.back),
+        ...(mapRoi && regions ? this.regionFields(mapRoi, regions, aligned?.back) : {}),
         grid: { data: grid, width: h.grid.width, height: h.grid.height },
         geometry: prepared.geometry,
         timings,
       };
     });
+  }
+
+  /** The scoring-time regions at this image's input geometry (cached: images of a line share one). */
+  private scoringRoi(p: PreparedImage): Roi | undefined {
+    const spec = this.scoringRegions;
+    if (!spec) return undefined;
+    const key = JSON.stringify([p.width, p.height, p.geometry]);
+    let roi = this.scoringRois.get(key);
+    if (!roi) {
+      const masks = rasterise(spec, p.geometry, p.width, p.height);
+      roi = new Roi(makeRoiRecord(masks, { width: spec.width, height: spec.height }, this.model.header.grid));
+      if (this.scoringRois.size > 16) this.scoringRois.clear();
+      this.scoringRois.set(key, roi);
+    }
+    return roi;
+  }
+
+  /** Region scores, and the regions' masks in the image's own frame. */
+  private regionFields(roi: Roi, regions: RegionScore[], back: Parameters<typeof mapToObserved>[1]) {
+    const regionLabels = roi.labels((m) => mapToObserved(m, back));
+    const { width, height } = roi.masks;
+    const roiMask = maskAsMap(
+      Uint8Array.from(regionLabels, (v) => (v > 0 ? 1 : 0)),
+      width,
+      height,
+    );
+    return { regions, roiMask, regionLabels };
   }
 
   private checkAspect(g: InputGeometry): string | undefined {

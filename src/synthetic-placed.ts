@@ -32,6 +32,11 @@ export interface PlacedPartOptions {
    * pixels, different on every part, like a date code or serial number
    */
   code?: { x: number; y: number; width: number; height: number };
+  /**
+   * the same code on every part drawn with this seed (one batch of parts, one date code); absent:
+   * a new code on every part
+   */
+  codeSeed?: number;
 }
 
 export interface PlacedPart {
@@ -103,7 +108,7 @@ export function placedPart(
   };
   const side = Math.round(size * 0.6);
   let part = partTexture(side, 7 + (seed % 3), opts.texture ?? 'tiles');
-  if (opts.code) drawCode(part, opts.code, rng);
+  if (opts.code) drawCode(part, opts.code, opts.codeSeed === undefined ? rng : seededRng(opts.codeSeed));
   let partMask: Uint8Array = new Uint8Array(side * side);
   if (defect) {
     const d = addDefect(part, defect, seed * 31 + 5);

@@ -63,7 +63,11 @@ const RUNTIME_HELP = `
 const ALIGN_HELP = `
   --align MODE        off (default), translate or rigid: register every image to a reference
                       training image (phase correlation on a 128 px grey thumbnail; rigid also
-                      finds the turn, log-polar) before the backbone; stored in the model`;
+                      finds the turn, log-polar) before the backbone; stored in the model
+  --roi FILE          regions of interest: a mask image (white = inspect) or JSON rectangles and
+                      polygons ({"width", "height", "regions": [{"name", "rect" | "polygon",
+                      "ignore"}]}) in a training image's pixels (the alignment reference's);
+                      only their cells are fitted and scored, the map is 0 outside; stored in the model`;
 
 const SCORE_ALIGN_HELP = `
   --align MODE        the model's alignment (default), off, or translate for a rigid model`;
@@ -136,7 +140,10 @@ Run 'padim <command> --help' for the command's options.`,
   code is 1 when any failed.
   --batch N           images per batch (default 8)
   --backbone FILE     use this backbone file instead of the path stored in the model
-  --recursive         look for images in sub-folders too${SCORE_ALIGN_HELP}${RUNTIME_HELP}`,
+  --recursive         look for images in sub-folders too${SCORE_ALIGN_HELP}
+  --roi FILE          regions (as for padim fit, in each image's pixels) for a model fitted
+                      without them: the map is 0 outside and the score the maximum inside (the
+                      head still computes every cell: fit with --roi for the smaller, faster model)${RUNTIME_HELP}`,
   update: `Usage: padim update --model <model> --train <dir|files>... [--out <model>] [options]
 
   Adds good images to a fitted model without refitting (the model must not be compact).
@@ -153,7 +160,8 @@ Run 'padim <command> --help' for the command's options.`,
   train/good first, with the options of 'padim fit' (--backbone, --dims, --size, ...).
   --json FILE         also write the report as JSON
   --heatmaps DIR      write a heatmap per test image${ALIGN_HELP}
-                      (with --model: the model's alignment, or off / translate)${RUNTIME_HELP}`,
+                      (with --model: the model's alignment, or off / translate; --roi
+                      then applies at scoring, as for padim score)${RUNTIME_HELP}`,
   bench: `Usage: padim bench [fit options] [--score-batch N] [--runs N] [--train N] [--data DIR] [--json FILE]
 
   Times decode + resize, backbone, distance head and upsample + blur, and the whole pipeline,
@@ -228,6 +236,7 @@ const FIT_OPTIONS: Options = {
   'false-alarm-rate': { type: 'string' },
   'held-out': { type: 'string' },
   align: { type: 'string' },
+  roi: { type: 'string' },
 };
 
 function alignOption(v: ParsedValues) {
@@ -282,6 +291,7 @@ function fitOptions(v: ParsedValues, io: Io, reporter: ProgressReporter): FitOpt
     falseAlarmRate: rateOption(v['false-alarm-rate'] as string | undefined),
     heldOutImages: intOption(v['held-out'] as string | undefined, 'held-out', 0),
     align: alignOption(v),
+    roi: v.roi as string | undefined,
     onProgress: progressHandler(reporter),
   };
 }
@@ -332,6 +342,7 @@ async function cmdScore(argv: string[], io: Io): Promise<number | void> {
       backbone: { type: 'string' },
       recursive: { type: 'boolean' },
       align: { type: 'string' },
+      roi: { type: 'string' },
     },
     true,
   );
@@ -345,6 +356,7 @@ async function cmdScore(argv: string[], io: Io): Promise<number | void> {
     backbonePath: v.backbone as string | undefined,
     batchSize: intOption(v.batch as string | undefined, 'batch'),
     align: alignOption(v),
+    roi: v.roi as string | undefined,
   });
   const heatmaps = v.heatmaps as string | undefined;
   const names = heatmaps ? heatmapNames(images) : [];
@@ -386,7 +398,7 @@ async function cmdScore(argv: string[], io: Io): Promise<number | void> {
 
 function printScore(io: Io, json: boolean, file: string, r: ScoreResult, heatmap?: string): void {
   if (json) {
-    const { score, normalizedScore, threshold, timings, alignment, warnings } = r;
+    const { score, normalizedScore, threshold, timings, alignment, regions, warnings } = r;
     io.out(
       JSON.stringify({
         file,
@@ -396,6 +408,7 @@ function printScore(io: Io, json: boolean, file: string, r: ScoreResult, heatmap
         ng: score > threshold,
         timings,
         alignment,
+        regions,
         warnings,
         ...(heatmap ? { heatmap } : {}),
       }),
@@ -535,8 +548,9 @@ async function cmdEval(argv: string[], io: Io): Promise<void> {
   const scorer = await Scorer.open(model, {
     ...runtimeOptions(v, io),
     batchSize: intOption(v.batch as string | undefined, 'batch'),
-    // with --model, --align overrides the model's alignment; a fit here stores it
+    // with --model, --align overrides the model's alignment; a fit here stores it (and --roi)
     align: v.model ? alignOption(v) : undefined,
+    roi: v.model ? (v.roi as string | undefined) : undefined,
   });
   let report: EvaluationReport;
   try {

@@ -18,6 +18,8 @@ export interface Alarm {
   defectArea: number | null;
   consecutive: number;
   modelId: string | null;
+  /** the region of interest that made the image NG (schema version 2; absent without regions) */
+  region?: string;
 }
 
 /** Throws a readable error when `alarm` does not follow the schema. */
@@ -44,6 +46,7 @@ export interface AlarmInput {
   defectArea?: number;
   consecutive: number;
   modelId?: string;
+  region?: string;
   now?: Date;
 }
 
@@ -60,6 +63,7 @@ export function buildAlarm(input: AlarmInput): Alarm {
     defectArea: input.defectArea ?? null,
     consecutive: input.consecutive,
     modelId: input.modelId ?? null,
+    ...(input.region !== undefined ? { region: input.region } : {}),
   };
   assertValidAlarm(alarm);
   return alarm;

@@ -76,7 +76,11 @@ export class Decider {
     }
   }
 
-  decide(result: ScoreLike): Decision {
+  /**
+   * `isNg`, when given, decides instead of `value >= threshold` (region rules, region-decision.ts):
+   * it gets the threshold in score units and the hysteresis factor (1, or 1 - hysteresis after NG).
+   */
+  decide(result: ScoreLike, isNg?: (scoreThreshold: number, factor: number) => boolean): Decision {
     const score = finite('score', result.score);
     let value: number;
     let base: number;
@@ -98,8 +102,9 @@ export class Decider {
         toScore = result.threshold ?? score / value;
         break;
     }
-    const threshold = this.consecutive > 0 ? base * (1 - this.hysteresis) : base;
-    const ok = value < threshold;
+    const factor = this.consecutive > 0 ? 1 - this.hysteresis : 1;
+    const threshold = base * factor;
+    const ok = isNg ? !isNg(threshold * toScore, factor) : value < threshold;
     this.consecutive = ok ? 0 : this.consecutive + 1;
     const alarm = !ok && this.consecutive >= this.debounce;
     if (ok) this.counts.ok++;

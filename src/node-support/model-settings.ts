@@ -3,6 +3,7 @@
  * with an error message per field that a user can act on.
  */
 import * as path from 'node:path';
+import { ALIGN_MODES, type AlignMode } from '../alignment/reference';
 import { PROVIDERS } from '../backbone';
 import type { FitOptions } from '../options';
 import { parseSizeChoice } from '../input-size';
@@ -19,6 +20,10 @@ export interface ModelFields {
   crop?: string | number;
   provider?: string;
   threads?: string | number;
+  /** off, translate or rigid; absent in nodes saved before the setting existed (off) */
+  align?: string;
+  /** a region-of-interest file (mask image or JSON), relative to the user directory; '' none */
+  roi?: string;
 }
 
 export interface ModelSettings {
@@ -77,9 +82,24 @@ export function parseModelSettings(
   const size = parseSizeChoice(fields.size, fields.crop);
   // a backbone path is relative to the user directory too; names (presets, builtin:) stay as they are
   const backboneSpec = backbone.endsWith('.onnx') ? resolvePath(backbone, 'backbone file') : backbone;
+  const align = (fields.align ?? '').trim() || 'off';
+  if (!(ALIGN_MODES as readonly string[]).includes(align))
+    throw new Error(`align must be one of ${ALIGN_MODES.join(', ')}, got '${fields.align}'`);
+  const roiText = (fields.roi ?? '').trim();
+  // the fit reads the region file; scoring takes the regions stored in the model
+  const roi = roiText ? resolvePath(roiText, 'region file') : undefined;
   return {
     path: resolvePath(file, 'model file'),
-    fit: { backbone: backboneSpec, layers, dims, size, provider, threads },
+    fit: {
+      backbone: backboneSpec,
+      layers,
+      dims,
+      size,
+      provider,
+      threads,
+      align: align as AlignMode,
+      ...(roi ? { roi } : {}),
+    },
     scorer: { provider, threads },
   };
 }

@@ -141,6 +141,47 @@ describe('padim-threshold node', function () {
     );
   });
 
+  it('minimum area and per-region thresholds: a hot pixel is OK, a faint stain on the seal is NG and named', async () => {
+    const labels = new Uint8Array(400);
+    for (let i = 0; i < 400; i++) labels[i] = i % 20 < 10 ? 1 : 2;
+    const hotPixel = new Float32Array(400);
+    hotPixel[45] = 50;
+    const stain = new Float32Array(400);
+    for (let y = 5; y < 11; y++) for (let x = 12; x < 20; x++) stain[y * 20 + x] = 3;
+    const message = (data: Float32Array, body: number, seal: number) => ({
+      payload: {
+        score: Math.max(body, seal),
+        normalizedScore: Math.max(body, seal) / 5,
+        threshold: 5,
+        regions: [
+          { name: 'body', score: body, pixels: 200 },
+          { name: 'seal', score: seal, pixels: 200 },
+        ],
+      },
+      anomalyMap: { data, width: 20, height: 20, regionLabels: labels },
+    });
+    const { seen } = await run({ minArea: '20', regionThresholds: 'seal=2.5' }, [
+      message(hotPixel, 50, 0),
+      message(stain, 0, 3),
+      { payload: { score: 1, threshold: 5, regions: 'bad' } },
+    ]);
+    assert.deepEqual(
+      seen.map((s) => s.port),
+      ['ok', 'ng', 'caught'],
+    );
+    const ng = seen[1].msg;
+    assert.equal((ng.decision as Msg).region, 'seal');
+    assert.equal(((ng.decision as Msg).regionVerdict as Msg).areaPixels, 48);
+    assert.equal((ng.alarm as Msg).region, 'seal');
+    assertValidAlarm(ng.alarm);
+    assert.match(String((seen[2].msg.error as Msg).message), /msg.payload.regions must be a list/);
+  });
+
+  it('refuses a malformed minimum area or region threshold setting', async () => {
+    const { seen } = await run({ minArea: 'big' }, [score(1)]);
+    assert.match(String((seen[0].msg.error as Msg).message), /minimum area 'big'/);
+  });
+
   it('refuses a payload that is not a score, and invalid settings, via Catch', async () => {
     const { seen } = await run({}, [{ payload: 'hello' }]);
     assert.equal(seen[0].port, 'caught');
