@@ -23,11 +23,12 @@ import fitNode from '../../nodes/padim-fit';
 import scoreNode from '../../nodes/padim-score';
 import thresholdNode from '../../nodes/padim-threshold';
 import heatmapNode from '../../nodes/padim-heatmap';
+import reviewNode from '../../nodes/padim-review';
 
 helper.init(require.resolve('node-red'));
 
 export { helper };
-export const ALL_NODES = [modelNode, sourceNode, fitNode, scoreNode, thresholdNode, heatmapNode];
+export const ALL_NODES = [modelNode, sourceNode, fitNode, scoreNode, thresholdNode, heatmapNode, reviewNode];
 
 /** Small model settings for tests: 64x64 input, 16 channels per cell, one thread. */
 export const SMALL_MODEL = { size: '64x64', dims: '16', threads: '1', backbone: 'builtin:filterbank' };

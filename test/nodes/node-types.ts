@@ -6,4 +6,5 @@ export const NODE_TYPES = [
   'padim-score',
   'padim-threshold',
   'padim-heatmap',
+  'padim-review',
 ];
