@@ -8,9 +8,8 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { readModelHeader } from '../../src/model-file';
 import { expectedFalseAlarmRate, formatRate } from '../../src/threshold';
-import { editorSession, ROOT, screenshot } from '../support/editor-browser';
+import { editorSession, ROOT, screenshot, waitForModel } from '../support/editor-browser';
 
 const THRESHOLD = 'demo.padim.inspect.threshold';
 
@@ -95,17 +94,3 @@ describe('threshold edit dialog in headless Chromium', function () {
     console.log(`      screenshot: ${path.relative(ROOT, file)}`);
   });
 });
-
-async function waitForModel(file: string) {
-  const end = Date.now() + 120_000;
-  for (;;) {
-    try {
-      const header = await readModelHeader(file);
-      if (header.calibration) return header;
-    } catch {
-      // not written yet
-    }
-    if (Date.now() > end) throw new Error(`no model at ${file} within two minutes`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
