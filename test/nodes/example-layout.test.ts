@@ -1,8 +1,10 @@
 /**
- * The example flows are laid out cleanly in the editor: no two nodes' boxes overlap (with
- * 50px left free between boxes side by side, room for a wire, and 10px above and below) and no wire runs through a third node. Boxes are estimated the way the editor
- * sizes them (test/support/flow-layout.ts: label width at 14px, an upper bound, + 50px for the
- * icon and ports); the dashboard browser test compares the estimate with the boxes Chromium draws.
+ * The example flows are laid out cleanly in the editor: no two nodes overlap, counting their
+ * buttons, status lines and the heatmap preview (with 50px left free between nodes side by
+ * side, room for a wire, and 10px above and below), and no wire runs through a third node.
+ * Boxes are estimated the way the editor sizes them (test/support/flow-layout.ts: the label's
+ * width at 14px, an upper bound, + 50px for the icon and ports, + 7px for an input); the
+ * dashboard browser test compares the estimate with the boxes Chromium draws.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -23,6 +25,28 @@ describe('example flow layout', () => {
     // no input: 7px less, a short label still 100px wide
     const inject = nodeBox({ id: 'i', type: 'inject', name: 'go', z: 'tab', x: 100, y: 100, wires: [[]] });
     assert.equal(inject.x1 - inject.x0, 100);
+  });
+
+  it("counts buttons, status lines and the heatmap preview: example 2's old layout is caught", () => {
+    // example 2 before it was laid out again: the heatmap node's preview switch sat on the
+    // threshold's output ports
+    const tab = { z: 'tab' };
+    const old = [
+      { id: 't', type: 'padim-threshold', ...tab, x: 650, y: 100, wires: [['h'], ['h']] },
+      {
+        id: 'h',
+        type: 'padim-heatmap',
+        preview: true,
+        previewWidth: 160,
+        ...tab,
+        x: 850,
+        y: 100,
+        wires: [[]],
+      },
+      { id: 'c', type: 'function', name: 'count OK/NG', func: '', ...tab, x: 850, y: 280, wires: [[]] },
+    ];
+    const clash = overlaps(old, { x: 50, y: 10 }).map(([a, b]) => `${a.label} / ${b.label}`);
+    assert.deepEqual(clash, ['threshold / heatmap render', 'heatmap render / count OK/NG']);
   });
 
   for (const file of files) {

@@ -1,7 +1,8 @@
 /**
  * Where the Node-RED editor draws a flow's nodes, estimated without a browser, so a test can
- * check that the example flows are laid out cleanly (no two boxes overlap, no wire runs
- * through a third node).
+ * check that the example flows are laid out cleanly (no two nodes overlap, no wire runs
+ * through a third node). A node is its box plus what is drawn around it: a button beside it,
+ * the status line under it, and the heatmap node's preview image.
  *
  * The editor's rule (@node-red/editor-client, view.js): a node is centred on (x, y); its width
  * is max(100, 20 * ceil((label width + 50 + 7 if it has an input) / 20)) px and its height
@@ -101,20 +102,57 @@ export function nodeBox(n: FlowNode): Box {
   return { id: n.id, label, x0: x - w / 2, y0: y - h / 2, x1: x + w / 2, y1: y + h / 2 };
 }
 
+/** Types drawn with a button on the left (inject's, the heatmap preview's switch) or the right (debug's). */
+const BUTTON_LEFT = new Set(['inject', 'padim-heatmap']);
+const BUTTON_RIGHT = new Set(['debug']);
+/** The button's reach beyond the box: at -25 px (left) or w - 6 px with 32 px width (right). */
+const BUTTON_PX = { left: 25, right: 26 };
+/** The status line under a node (dot and text), from the box's bottom edge. */
+const STATUS_PX = 20;
+/** The heatmap preview's top, below the node's top edge (nodes/padim-heatmap.html, PREVIEW_Y). */
+const PREVIEW_Y = 48;
+
+/** Whether the node shows a status line (text width not estimated: it changes at run time). */
+function showsStatus(n: FlowNode): boolean {
+  if (n.type.startsWith('padim-')) return true;
+  if (n.type === 'debug') return n.tostatus === true;
+  if (n.type === 'function') return typeof n.func === 'string' && n.func.includes('node.status');
+  return ['mqtt in', 'mqtt out', 'OpcUa-Client'].includes(n.type);
+}
+
+/**
+ * Everything the editor draws for the node: its box, its button, its status line, and for a
+ * heatmap node with the preview on, the preview image (previewWidth wide; taken as square, as
+ * the demo's images are).
+ */
+export function footprint(n: FlowNode): Box {
+  const b = { ...nodeBox(n) };
+  const x0 = b.x0;
+  if (BUTTON_LEFT.has(n.type)) b.x0 -= BUTTON_PX.left;
+  if (BUTTON_RIGHT.has(n.type)) b.x1 += BUTTON_PX.right;
+  if (showsStatus(n)) b.y1 += STATUS_PX;
+  if (n.type === 'padim-heatmap' && (n.preview === true || n.preview === 'true')) {
+    const width = Number(n.previewWidth ?? 160);
+    b.y1 = Math.max(b.y1, b.y0 + PREVIEW_Y + width);
+    b.x1 = Math.max(b.x1, x0 + width);
+  }
+  return b;
+}
+
 /** Nodes drawn on a tab (those with a position). */
 export function drawnNodes(flow: FlowNode[]): FlowNode[] {
   return flow.filter((n) => typeof n.x === 'number' && typeof n.y === 'number' && n.z);
 }
 
-/** Pairs of boxes on the same tab closer than `gap` px across or down (0: touching counts as clear). */
+/** Pairs of footprints on the same tab closer than `gap` px across or down (0: touching counts as clear). */
 export function overlaps(flow: FlowNode[], gap: { x: number; y: number }): [Box, Box][] {
   const nodes = drawnNodes(flow);
   const found: [Box, Box][] = [];
   for (let i = 0; i < nodes.length; i++)
     for (let j = i + 1; j < nodes.length; j++) {
       if (nodes[i].z !== nodes[j].z) continue;
-      const a = nodeBox(nodes[i]);
-      const b = nodeBox(nodes[j]);
+      const a = footprint(nodes[i]);
+      const b = footprint(nodes[j]);
       if (a.x0 < b.x1 + gap.x && b.x0 < a.x1 + gap.x && a.y0 < b.y1 + gap.y && b.y0 < a.y1 + gap.y)
         found.push([a, b]);
     }
@@ -122,7 +160,7 @@ export function overlaps(flow: FlowNode[], gap: { x: number; y: number }): [Box,
 }
 
 /**
- * Wires whose curve passes through a third node's box. The editor draws a wire from an output
+ * Wires whose curve passes through a third node's footprint (its box, button, status, preview). The editor draws a wire from an output
  * port (right edge; ports 13px apart, centred) to the input port (left edge) as a cubic Bézier
  * with its control points 75px right of the start and 75px left of the end (view.js,
  * lineCurveScale 0.75 x node_width 100); the curve is sampled at 64 points. Wires back to a
@@ -146,7 +184,7 @@ export function wiresThroughNodes(flow: FlowNode[]): { from: string; to: string;
         if (ex < sx) continue;
         for (const other of nodes) {
           if (other === n || other === t || other.z !== n.z) continue;
-          const o = nodeBox(other);
+          const o = footprint(other);
           for (let k = 1; k < 64; k++) {
             const s = k / 64;
             const u = 1 - s;
