@@ -204,6 +204,13 @@ describe('line dashboard (example 7) in headless Chromium', function () {
       assert.equal(d.h, box.y1 - box.y0, `${box.label}: height`);
     }
     assert.ok(report.length >= 10, `compared ${report.length} nodes`);
+    // the whole flow in the screenshot
+    await p.evaluate(() => {
+      const view = (globalThis as any).RED.view;
+      view.zoomOut();
+      view.zoomOut();
+    });
+    await screenshot(p, 'line-dashboard-editor.png');
     console.log(`      ${report.join('; ')}`);
   });
 });
