@@ -206,9 +206,9 @@ describe('line dashboard (example 7) in headless Chromium', function () {
     assert.ok(report.length >= 10, `compared ${report.length} nodes`);
     // the whole flow in the screenshot
     await p.evaluate(() => {
-      const view = (globalThis as any).RED.view;
-      view.zoomOut();
-      view.zoomOut();
+      const RED = (globalThis as any).RED;
+      RED.actions.invoke('core:zoom-out');
+      RED.actions.invoke('core:zoom-out');
     });
     await screenshot(p, 'line-dashboard-editor.png');
     console.log(`      ${report.join('; ')}`);

@@ -70,7 +70,7 @@ describe('flow-library scorecard (on the packed file list)', function () {
   it('every node file is packed with its .html, an inline literal registerType, help and messages', () => {
     const nodes = pkg['node-red']?.nodes ?? {};
     const types = Object.keys(nodes);
-    assert.equal(types.length, 6);
+    assert.equal(types.length, 7);
     const registered = new Set<string>();
     for (const [type, js] of Object.entries(nodes)) {
       assert.ok(files.has(js), `${js} is packed`);
