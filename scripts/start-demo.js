@@ -16,7 +16,10 @@
  * Options (or environment variables): --dir DIR (PADIM_DEMO_DIR, default .tmp/node-red-demo),
  * --port N (PADIM_DEMO_PORT, default 1880), --host H (PADIM_DEMO_HOST, default 127.0.0.1),
  * --mqtt URL (PADIM_DEMO_MQTT, e.g. mqtt://broker.plant:1883: use that broker, start none),
- * --reset (write the demo flow again, replacing edits made in the editor).
+ * --reset (write the demo flow again, replacing edits made in the editor),
+ * --dashboard (PADIM_DEMO_DASHBOARD=1: examples 1 and 8 instead, the line dashboard on
+ * FlowFuse Dashboard 2 at /dashboard/line; Dashboard 2 is taken from this checkout's
+ * node_modules, where `npm install` puts it as a dev dependency).
  */
 'use strict';
 
@@ -39,6 +42,8 @@ const port = Number(option('port', 'PADIM_DEMO_PORT', '1880'));
 const host = option('host', 'PADIM_DEMO_HOST', '127.0.0.1');
 const reset = process.argv.includes('--reset');
 const mqttUrl = option('mqtt', 'PADIM_DEMO_MQTT', '');
+const dashboard = process.argv.includes('--dashboard') || process.env.PADIM_DEMO_DASHBOARD === '1';
+const DASHBOARD = '@flowfuse/node-red-dashboard';
 
 function fail(message) {
   console.error(`start-demo: ${message}`);
@@ -59,18 +64,33 @@ async function generateImages(dataDir) {
   return true;
 }
 
-/** userDir/node_modules/<name> -> this checkout, as `npm install <path>` would leave it. */
-function installPackage(userDir) {
-  const link = path.join(userDir, 'node_modules', ...PACKAGE.name.split('/'));
+/** userDir/node_modules/<name> -> `target`, as `npm install <path>` would leave it. */
+function linkModule(userDir, name, target) {
+  const link = path.join(userDir, 'node_modules', ...name.split('/'));
   fs.mkdirSync(path.dirname(link), { recursive: true });
   fs.rmSync(link, { recursive: true, force: true });
-  fs.symlinkSync(ROOT, link, process.platform === 'win32' ? 'junction' : 'dir');
+  fs.symlinkSync(target, link, process.platform === 'win32' ? 'junction' : 'dir');
   const pkgFile = path.join(userDir, 'package.json');
   const userPkg = fs.existsSync(pkgFile)
     ? JSON.parse(fs.readFileSync(pkgFile, 'utf8'))
     : { name: 'node-red-project', description: 'padim demo', version: '0.0.1', private: true };
-  userPkg.dependencies = { ...userPkg.dependencies, [PACKAGE.name]: `file:${ROOT}` };
+  userPkg.dependencies = { ...userPkg.dependencies, [name]: `file:${target}` };
   fs.writeFileSync(pkgFile, JSON.stringify(userPkg, null, 2) + '\n');
+}
+
+function installPackage(userDir) {
+  linkModule(userDir, PACKAGE.name, ROOT);
+}
+
+/** Dashboard 2 from this checkout's node_modules (a dev dependency), linked into the user directory. */
+function installDashboard(userDir) {
+  let dir;
+  try {
+    dir = path.dirname(require.resolve(`${DASHBOARD}/package.json`, { paths: [ROOT] }));
+  } catch {
+    fail(`--dashboard needs ${DASHBOARD}: run \`npm install\` in ${ROOT} (it is a dev dependency)`);
+  }
+  linkModule(userDir, DASHBOARD, dir);
 }
 
 /**
@@ -101,27 +121,47 @@ async function mqttBroker() {
  * folder raise MQTT alarms. Ids get a `demo.` prefix so importing the examples from the editor
  * adds copies rather than clashing with these.
  */
-function demoFlow(broker) {
-  const read = (file) => JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', file), 'utf8'));
-  const nodes = [
-    ...read('1-train-from-a-folder.json'),
-    ...read('2-inspect-a-folder-with-heatmaps.json'),
-    ...read('3-inspect-and-raise-mqtt-alarms.json'),
-  ];
+function prefixIds(nodes) {
   const seen = new Set();
   const flow = [];
   const id = (v) => (typeof v === 'string' && v.startsWith('padim.') ? `demo.${v}` : v);
   for (const n of nodes) {
-    if (seen.has(n.id)) continue; // the shared model configuration is in both files
+    if (seen.has(n.id)) continue; // the shared model configuration is in several files
     seen.add(n.id);
     const copy = { ...n, id: id(n.id) };
-    if (copy.z) copy.z = id(copy.z);
-    if (copy.model) copy.model = id(copy.model);
+    // references to other nodes: tab, model, broker, and Dashboard 2's group, page, ui, theme
+    for (const key of ['z', 'model', 'group', 'page', 'ui', 'theme'])
+      if (copy[key]) copy[key] = id(copy[key]);
     if (copy.broker && copy.type !== 'mqtt-broker') copy.broker = id(copy.broker);
     if (Array.isArray(copy.scope)) copy.scope = copy.scope.map(id);
     if (copy.wires) copy.wires = copy.wires.map((out) => out.map(id));
     flow.push(copy);
   }
+  return flow;
+}
+
+const readExample = (file) => JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', file), 'utf8'));
+
+/** Examples 1 and 8: the fit's summary starts the line dashboard's inspection loop. */
+function dashboardFlow() {
+  const flow = prefixIds([
+    ...readExample('1-train-from-a-folder.json'),
+    ...readExample('8-line-dashboard.json'),
+  ]);
+  const byId = (v) => flow.find((n) => n.id === `demo.${v}`);
+  byId('padim.dash.start').once = false;
+  byId('padim.train.fit').wires[0].push('demo.padim.dash.source');
+  byId('padim.train.tab').label = 'demo: train';
+  byId('padim.dash.tab').label = 'demo: line dashboard';
+  return flow;
+}
+
+function demoFlow(broker) {
+  const flow = prefixIds([
+    ...readExample('1-train-from-a-folder.json'),
+    ...readExample('2-inspect-a-folder-with-heatmaps.json'),
+    ...readExample('3-inspect-and-raise-mqtt-alarms.json'),
+  ]);
   const byId = (v) => flow.find((n) => n.id === `demo.${v}`);
   byId('padim.inspect.start').once = false; // inspection starts when the fit is done
   byId('padim.train.fit').wires[0].push('demo.padim.inspect.source');
@@ -184,13 +224,19 @@ async function main() {
   console.log(`start-demo: work directory ${workDir}`);
   if (await generateImages(dataDir)) console.log(`start-demo: generated demo images in ${dataDir}`);
   installPackage(workDir);
+  if (dashboard) installDashboard(workDir);
   fs.mkdirSync(path.join(workDir, 'padim-demo', 'camera'), { recursive: true });
-  const broker = await mqttBroker();
-  console.log(`start-demo: MQTT alarms go to ${broker.what}`);
+  const broker = dashboard ? undefined : await mqttBroker();
+  if (broker) console.log(`start-demo: MQTT alarms go to ${broker.what}`);
   const flowFile = path.join(workDir, 'flows.json');
   if (reset || !fs.existsSync(flowFile)) {
-    fs.writeFileSync(flowFile, JSON.stringify(demoFlow(broker), null, 2) + '\n');
-    console.log('start-demo: wrote the demo flow (fit, then inspect with heatmaps)');
+    fs.writeFileSync(
+      flowFile,
+      JSON.stringify(dashboard ? dashboardFlow() : demoFlow(broker), null, 2) + '\n',
+    );
+    console.log(
+      `start-demo: wrote the demo flow (fit, then ${dashboard ? 'the line dashboard' : 'inspect with heatmaps'})`,
+    );
   } else {
     console.log(
       'start-demo: keeping the flow saved in the work directory (--reset writes the demo flow again)',
@@ -207,6 +253,13 @@ async function main() {
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const url = `http://${shownHost}:${port}/`;
   await waitForEditor(url, child);
+  if (dashboard) {
+    console.log(
+      `\n  Node-RED editor: ${url}\n  Line dashboard: ${url}dashboard/line\n` +
+        `  (the demo fits a model, then inspects the test images in a loop; Ctrl-C stops)\n`,
+    );
+    return;
+  }
   console.log(
     `\n  Node-RED editor: ${url}\n  (the demo fits a model, then inspects the test images in a loop; Ctrl-C stops)\n` +
       `  MQTT alarms: copy images into ${path.join(workDir, 'padim-demo', 'camera')}; they are published on\n` +

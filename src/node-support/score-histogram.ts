@@ -2,17 +2,20 @@
  * What the threshold node's edit dialog draws: the model's held-out good scores and the latest
  * live scores binned on one axis, and the false-alarm rate to expect at a threshold.
  *
- * The rate here is empirical: the fraction of held-out good scores at or above the threshold
- * (a good part is NG when its value is not below the threshold, as in decision.ts), with the
- * number of scores it rests on, so a rate read from 12 images is not taken for a precise one.
- * It is kept to this one function so a fitted tail model can replace it without touching the
- * endpoint or the editor.
+ * The rate is the one the fit's --false-alarm-rate uses (src/threshold: the empirical share
+ * down to the tail start, the fitted exponential tail above it), so the dialog, `padim info`
+ * and the fit agree on what a threshold means; its 95% interval and the number of held-out
+ * scores at or above the threshold come with it, so a rate read from 12 images is not taken
+ * for a precise one.
  */
 import type { Calibration } from '../model';
+import { expectedFalseAlarmRate, falseAlarmInterval } from '../threshold';
 
 export interface FalseAlarmEstimate {
-  /** expected fraction of good parts decided NG, 0..1 */
+  /** expected fraction of good parts decided NG, 0..1 (src/threshold's tail model) */
   rate: number;
+  /** its 95% confidence interval, 0..1 */
+  interval: { low: number; high: number };
   /** held-out scores at or above the threshold */
   above: number;
   /** held-out scores the rate rests on */
@@ -20,9 +23,20 @@ export interface FalseAlarmEstimate {
   method: Calibration['method'];
 }
 
-/** Empirical false-alarm rate at `threshold` (same units as the scores). */
-export function expectedFalseAlarmRate(calibration: Calibration, threshold: number): FalseAlarmEstimate {
+/**
+ * The false-alarm rate at `threshold` (same units as the scores), or null when the stored
+ * scores cannot carry one (none, or not ascending finite numbers: a damaged model file).
+ */
+export function falseAlarmEstimate(calibration: Calibration, threshold: number): FalseAlarmEstimate | null {
   const { scores } = calibration;
+  let rate: number;
+  let interval: { low: number; high: number };
+  try {
+    rate = expectedFalseAlarmRate(calibration, threshold);
+    interval = falseAlarmInterval(calibration, threshold);
+  } catch {
+    return null;
+  }
   // scores are ascending: the first index at or above the threshold, by bisection
   let lo = 0;
   let hi = scores.length;
@@ -31,13 +45,7 @@ export function expectedFalseAlarmRate(calibration: Calibration, threshold: numb
     if (scores[mid] < threshold) lo = mid + 1;
     else hi = mid;
   }
-  const above = scores.length - lo;
-  return {
-    rate: scores.length ? above / scores.length : NaN,
-    above,
-    count: scores.length,
-    method: calibration.method,
-  };
+  return { rate, interval, above: scores.length - lo, count: scores.length, method: calibration.method };
 }
 
 /** Counts per bin over [min, max): bin k covers min + k * width .. min + (k + 1) * width. */
@@ -128,6 +136,6 @@ export function histogramView(input: HistogramViewInput): HistogramView {
       : null,
     live: { ...binScores(input.live, min, max, bins), count: input.live.filter(Number.isFinite).length },
     threshold,
-    falseAlarm: usable && threshold !== null ? expectedFalseAlarmRate(usable, threshold * divisor!) : null,
+    falseAlarm: usable && threshold !== null ? falseAlarmEstimate(usable, threshold * divisor!) : null,
   };
 }

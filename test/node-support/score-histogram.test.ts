@@ -1,21 +1,31 @@
 import assert from 'node:assert/strict';
-import { binScores, expectedFalseAlarmRate, histogramView } from '../../src/node-support/score-histogram';
+import { binScores, falseAlarmEstimate, histogramView } from '../../src/node-support/score-histogram';
+import { expectedFalseAlarmRate, falseAlarmInterval } from '../../src/threshold';
 import { ScoreRing } from '../../src/node-support/score-ring';
 
 describe('score histogram and false-alarm rate', () => {
   const calibration = { method: 'held-out' as const, scores: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] };
 
-  it('the rate is the share of held-out scores at or above the threshold, with its count', () => {
-    assert.deepEqual(expectedFalseAlarmRate(calibration, 8), {
-      rate: 0.3,
-      above: 3,
-      count: 10,
-      method: 'held-out',
-    });
-    assert.equal(expectedFalseAlarmRate(calibration, 8.5).above, 2);
-    assert.equal(expectedFalseAlarmRate(calibration, 0).rate, 1);
-    assert.equal(expectedFalseAlarmRate(calibration, 11).rate, 0);
-    assert.ok(Number.isNaN(expectedFalseAlarmRate({ method: 'in-sample', scores: [] }, 1).rate));
+  it("the rate is the threshold module's tail model, with its interval and the scores at or above", () => {
+    const at8 = falseAlarmEstimate(calibration, 8)!;
+    assert.equal(at8.rate, expectedFalseAlarmRate(calibration, 8));
+    assert.deepEqual(at8.interval, falseAlarmInterval(calibration, 8));
+    assert.equal(at8.above, 3);
+    assert.equal(at8.count, 10);
+    assert.equal(at8.method, 'held-out');
+    assert.ok(at8.interval.low <= at8.rate && at8.rate <= at8.interval.high);
+    assert.equal(falseAlarmEstimate(calibration, 8.5)!.above, 2);
+    assert.equal(falseAlarmEstimate(calibration, 0)!.rate, 1);
+    // beyond the highest held-out score the tail still gives a small rate, not 0
+    const beyond = falseAlarmEstimate(calibration, 11)!;
+    assert.equal(beyond.above, 0);
+    assert.ok(
+      beyond.rate > 0 && beyond.rate < falseAlarmEstimate(calibration, 10)!.rate,
+      `tail rate ${beyond.rate}`,
+    );
+    // no scores, or a damaged (unsorted) list: no rate rather than a thrown error
+    assert.equal(falseAlarmEstimate({ method: 'in-sample', scores: [] }, 1), null);
+    assert.equal(falseAlarmEstimate({ method: 'held-out', scores: [3, 1, 2] }, 1), null);
   });
 
   it('bins every finite value once, clamping those outside the range', () => {
@@ -36,6 +46,7 @@ describe('score histogram and false-alarm rate', () => {
     assert.equal(v.calibration!.count, 10);
     assert.ok(v.max >= 2 && v.min <= 0.2);
     assert.equal(v.falseAlarm!.above, 3); // 1.6 x 5 = 8
+    assert.equal(v.falseAlarm!.rate, expectedFalseAlarmRate(calibration, 8));
     assert.equal(v.live.count, 2);
     const none = histogramView({ scale: 'score', live: [], threshold: undefined });
     assert.equal(none.calibration, null);

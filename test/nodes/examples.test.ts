@@ -18,8 +18,8 @@ describe('example flows', function () {
     .filter((f) => f.endsWith('.json'))
     .sort();
 
-  it('seven importable flows, every padim node type used, all references resolved', () => {
-    assert.equal(files.length, 7);
+  it('eight importable flows, every padim node type used, all references resolved', () => {
+    assert.equal(files.length, 8);
     const used = new Set<string>();
     for (const file of files) {
       const flow = readExample(file);

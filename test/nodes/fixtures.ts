@@ -24,11 +24,21 @@ import scoreNode from '../../nodes/padim-score';
 import thresholdNode from '../../nodes/padim-threshold';
 import heatmapNode from '../../nodes/padim-heatmap';
 import archiveNode from '../../nodes/padim-archive';
+import reviewNode from '../../nodes/padim-review';
 
 helper.init(require.resolve('node-red'));
 
 export { helper };
-export const ALL_NODES = [modelNode, sourceNode, fitNode, scoreNode, thresholdNode, heatmapNode, archiveNode];
+export const ALL_NODES = [
+  modelNode,
+  sourceNode,
+  fitNode,
+  scoreNode,
+  thresholdNode,
+  heatmapNode,
+  archiveNode,
+  reviewNode,
+];
 
 /** Small model settings for tests: 64x64 input, 16 channels per cell, one thread. */
 export const SMALL_MODEL = { size: '64x64', dims: '16', threads: '1', backbone: 'builtin:filterbank' };

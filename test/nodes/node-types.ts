@@ -7,4 +7,5 @@ export const NODE_TYPES = [
   'padim-threshold',
   'padim-heatmap',
   'padim-archive',
+  'padim-review',
 ];

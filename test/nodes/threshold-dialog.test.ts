@@ -1,15 +1,15 @@
 /**
  * The threshold node's edit dialog in a real headless Chromium: the run command fits the demo
  * model and inspects in a loop; the dialog of example 2's threshold node draws the model's
- * held-out good scores and the live ones, shows the false-alarm rate computed from the model
- * file's stored scores, and a typed threshold moves the red line (and the rate with it).
+ * held-out good scores and the live ones, shows the false-alarm rate src/threshold computes
+ * from the model file's stored scores (the fit's tail model), and a typed threshold moves the red line (and the rate with it).
  * A screenshot is kept in test-artifacts/. Skips, saying so, when Chromium is not installed.
  */
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { readModelHeader } from '../../src/model-file';
-import { editorSession, ROOT, screenshot } from '../support/editor-browser';
+import { expectedFalseAlarmRate, formatRate } from '../../src/threshold';
+import { editorSession, ROOT, screenshot, waitForModel } from '../support/editor-browser';
 
 const THRESHOLD = 'demo.padim.inspect.threshold';
 
@@ -61,10 +61,13 @@ describe('threshold edit dialog in headless Chromium', function () {
     // model mode: the line at the model's suggestion, the rate read from the stored scores
     const first = await lineAndRate(p);
     const expected = (t: number) => calibration.scores.filter((s) => s >= t).length;
+    // the rate the dialog shows is src/threshold's (the one --false-alarm-rate fits to)
+    const shown = (t: number) => `: ${formatRate(expectedFalseAlarmRate(calibration, t)).replace('%', '')} %`;
     assert.match(
       first.text,
       new RegExp(`\\b${expected(header.threshold)} of ${calibration.scores.length}\\b`),
     );
+    assert.ok(first.text.includes(shown(header.threshold)), `rate at the suggestion: ${first.text}`);
 
     // a fixed threshold at the 25th percentile of the held-out scores: the line moves left, more alarms
     const low = calibration.scores[Math.floor(calibration.scores.length * 0.25)];
@@ -72,8 +75,7 @@ describe('threshold edit dialog in headless Chromium', function () {
     await p.fill('#node-input-threshold', String(low));
     const moved = await lineAndRate(p, first.x);
     assert.ok(Number(moved.x) < Number(first.x), `line moved left: ${first.x} -> ${moved.x}`);
-    const rate = (100 * expected(low)) / calibration.scores.length;
-    assert.ok(moved.text.includes(`${rate.toFixed(1)} %`), `rate at ${low}: ${moved.text}`);
+    assert.ok(moved.text.includes(shown(low)), `rate at ${low}: ${moved.text}`);
 
     // live scores arrive while the demo loops over the test images
     await p.waitForSelector('#padim-threshold-histogram rect.padim-threshold-live', { timeout: 60_000 });
@@ -92,17 +94,3 @@ describe('threshold edit dialog in headless Chromium', function () {
     console.log(`      screenshot: ${path.relative(ROOT, file)}`);
   });
 });
-
-async function waitForModel(file: string) {
-  const end = Date.now() + 120_000;
-  for (;;) {
-    try {
-      const header = await readModelHeader(file);
-      if (header.calibration) return header;
-    } catch {
-      // not written yet
-    }
-    if (Date.now() > end) throw new Error(`no model at ${file} within two minutes`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { readModelHeader } from '../../src/model-file';
 import { freePort, tempDir } from '../helpers';
 
 export const ROOT = path.resolve(__dirname, '../../..');
@@ -20,12 +21,20 @@ export interface Demo {
   log: () => string;
 }
 
-/** Starts the run command and resolves with the editor URL it prints. */
-export function startDemo(dir: string, port: number): Promise<Demo> {
+/** Starts the run command (with `extraArgs`, e.g. --dashboard) and resolves with the editor URL it prints. */
+export function startDemo(dir: string, port: number, extraArgs: string[] = []): Promise<Demo> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [path.join(ROOT, 'scripts', 'start-demo.js'), '--dir', dir, '--port', String(port), '--reset'],
+      [
+        path.join(ROOT, 'scripts', 'start-demo.js'),
+        '--dir',
+        dir,
+        '--port',
+        String(port),
+        '--reset',
+        ...extraArgs,
+      ],
       {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -94,9 +103,14 @@ export interface EditorSession {
 /**
  * Mocha hooks for one suite: before it, the run command in a new temporary directory and
  * Chromium with one 1600x900 page (the suite skips without Chromium); after it, all of it
- * stopped and removed. With `failureShot`, a screenshot of that name is kept when a test failed.
+ * stopped and removed. With `failureShot`, a screenshot of that name is kept when a test failed;
+ * `extraArgs` go to the run command.
  */
-export function editorSession(dirPrefix: string, failureShot?: string): EditorSession {
+export function editorSession(
+  dirPrefix: string,
+  failureShot?: string,
+  extraArgs: string[] = [],
+): EditorSession {
   const dir = tempDir(dirPrefix);
   let demo: Demo | undefined;
   let browser: Browser | undefined;
@@ -104,7 +118,7 @@ export function editorSession(dirPrefix: string, failureShot?: string): EditorSe
 
   before(async function () {
     if (!haveChromium()) this.skip();
-    demo = await startDemo(dir, await freePort());
+    demo = await startDemo(dir, await freePort(), extraArgs);
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
   });
@@ -119,4 +133,19 @@ export function editorSession(dirPrefix: string, failureShot?: string): EditorSe
   });
 
   return { dir, demo: () => demo as Demo, page: () => page as Page };
+}
+
+/** The model file's header once the demo's fit has written it (with its held-out scores). */
+export async function waitForModel(file: string) {
+  const end = Date.now() + 120_000;
+  for (;;) {
+    try {
+      const header = await readModelHeader(file);
+      if (header.calibration) return header;
+    } catch {
+      // not written yet
+    }
+    if (Date.now() > end) throw new Error(`no model at ${file} within two minutes`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
