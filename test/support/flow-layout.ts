@@ -65,6 +65,8 @@ export function nodeLabel(n: FlowNode): string {
     case 'padim-score':
     case 'padim-heatmap':
     case 'padim-image-source':
+    case 'padim-archive':
+    case 'padim-review':
       return locale(n.type).paletteLabel;
     case 'padim-threshold': {
       const base = locale(n.type).paletteLabel;
