@@ -203,12 +203,20 @@ async function attempt(url: URL, partial: string, opts: DownloadOptions): Promis
     await new Promise<void>((resolve, reject) => {
       const out = fs.createWriteStream(partial, { flags: 'a' });
       let received = size;
+      let failed = false;
+      // Reject only once the file is closed: a write still in flight would otherwise land after
+      // the next attempt has read the partial file's size, and the resumed bytes would be doubled.
       const fail = (err: Error) => {
+        if (failed) return;
+        failed = true;
         req.destroy();
+        res.pause();
+        if (out.closed) return reject(err);
+        out.once('close', () => reject(err));
         out.destroy();
-        reject(err);
       };
       res.on('data', (chunk: Buffer) => {
+        if (failed) return;
         received += chunk.length;
         if (received > opts.bytes) {
           return fail(
@@ -225,6 +233,7 @@ async function attempt(url: URL, partial: string, opts: DownloadOptions): Promis
         fail(Object.assign(new Error('connection closed early'), { code: 'ECONNRESET' })),
       );
       res.on('end', () => {
+        if (failed) return;
         out.end(() =>
           received < opts.bytes
             ? reject(
