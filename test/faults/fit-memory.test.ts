@@ -2,13 +2,14 @@
  * Memory of a fit does not grow with the number of images: the accumulator holds running sums
  * per cell, never the images or their embeddings. Two fits in child processes
  * (fit-rss-child.ts) on 200 and 2,000 generated 64x64 images, in the same run; the peak
- * resident set of the larger must stay within 35% (and 80 MiB) of the smaller. A ratio of two
+ * resident set (VmHWM) of the larger must stay within 50% (and 100 MiB) of the smaller. A ratio of two
  * runs on the same machine, not an absolute figure, so a busy or small machine does not matter.
  *
- * Why 35%: the first few hundred images warm up libvips and the allocator (measured here:
- * 200 images 168 MiB, 2,000 images 204 MiB, 4,000 images 209 MiB; +2.5 MiB per 1,000 after
- * the warm-up). What it would catch: keeping the 1,800 extra images decoded (48 KiB of floats
- * each: +84 MiB, a ratio above 1.6) or their embeddings (256 cells x the backbone's channels).
+ * Why so loose: the first few hundred images warm up libvips and the allocator (measured here,
+ * from a shell: 200 images 154 to 173 MiB, 2,000 images 202 to 204 MiB, 4,000 images 208 MiB;
+ * +2.5 MiB per 1,000 after the warm-up). What it would catch: keeping the 1,800 extra images
+ * decoded (48 KiB of floats each: +84 MiB over the warm-up, a ratio above 1.8) or their
+ * embeddings (256 cells x the backbone's channels).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -60,7 +61,7 @@ describe('faults: fit memory stays flat with the number of images (issue 14)', f
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it(`peak RSS fitting ${LARGE} images is within 35% of fitting ${SMALL}`, async () => {
+  it(`peak RSS fitting ${LARGE} images is within 50% of fitting ${SMALL}`, async () => {
     const small = await fitInChild(dir, SMALL);
     const large = await fitInChild(dir, LARGE);
     assert.equal(small.images, SMALL);
@@ -76,7 +77,7 @@ describe('faults: fit memory stays flat with the number of images (issue 14)', f
         process.env.PADIM_FIT_RSS_REPORT,
         `${JSON.stringify({ small: { count: SMALL, ...small }, large: { count: LARGE, ...large }, ratio }, null, 2)}\n`,
       );
-    assert.ok(ratio < 1.35, `ratio ${ratio.toFixed(3)}`);
-    assert.ok(mib(large) - mib(small) < 80, `grew ${(mib(large) - mib(small)).toFixed(0)} MiB`);
+    assert.ok(ratio < 1.5, `ratio ${ratio.toFixed(3)}`);
+    assert.ok(mib(large) - mib(small) < 100, `grew ${(mib(large) - mib(small)).toFixed(0)} MiB`);
   });
 });

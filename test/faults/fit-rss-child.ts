@@ -1,13 +1,14 @@
 /**
  * Child process for the fit memory test: fits on the first `count` images of a folder with the
  * node tests' small settings at 64x64 and prints its peak resident set
- * (process.resourceUsage().maxRSS, KiB) and the fit's wall time as one JSON line.
+ * (VmHWM on Linux, KiB: test/support/peak-rss.ts) and the fit's wall time as one JSON line.
  *
  *   node --max-old-space-size=N fit-rss-child.js <folder> <count>
  */
 import { fitModel } from '../../src/fit';
 import { listImageFiles } from '../../src/image-files';
 import { parseModelSettings } from '../../src/node-support/model-settings';
+import { peakRssKiB } from '../support/peak-rss';
 
 /** test/nodes/fixtures.ts's SMALL_MODEL at 64x64 (not imported: fixtures loads Node-RED, which would be measured too) */
 const SETTINGS = {
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const model = await fitModel(files, fit);
   const ms = performance.now() - started;
-  const line = { images: model.header.nTrain, maxRssKiB: process.resourceUsage().maxRSS, ms: Math.round(ms) };
+  const line = { images: model.header.nTrain, maxRssKiB: peakRssKiB(), ms: Math.round(ms) };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 

@@ -2,7 +2,7 @@
  * Child process for the memory-capped model file tests: loads each file of a list and prints
  * one JSON line per file (loaded, and whether its arrays equal the reference model's; or the
  * error, with its class, code and message; or what was thrown if it was not an Error), then
- * a last line with the process's peak resident set (process.resourceUsage().maxRSS, KiB).
+ * a last line with the process's peak resident set (VmHWM on Linux, KiB: test/support/peak-rss.ts).
  *
  *   node --max-old-space-size=N model-load-child.js <reference model> <list.json>
  *
@@ -11,6 +11,7 @@
  */
 import * as fs from 'node:fs';
 import { loadModel } from '../../src/model-file';
+import { peakRssKiB } from '../support/peak-rss';
 import type { PadimModel } from '../../src/model';
 
 const bytesOf = (a: Float32Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`${JSON.stringify(line)}\n`);
   }
-  process.stdout.write(`${JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS })}\n`);
+  process.stdout.write(`${JSON.stringify({ maxRssKiB: peakRssKiB() })}\n`);
 }
 
 main().catch((err) => {
