@@ -5,7 +5,9 @@
  * so collecting hundreds costs little memory) or from a folder read at fit time. A fit runs on
  * msg.topic "fit", when a count is reached, or at the end of an image-source folder run;
  * msg.topic "update" adds the collected images to the existing model without refitting;
- * "cancel" stops a running fit; "clear" forgets the collected images.
+ * "cancel" stops a running fit; "clear" forgets the collected images. At most
+ * `padimFitMaxCollected` (settings.js; default 10,000 images or 1 GiB) are held: past it an
+ * image goes to Catch instead of filling memory.
  *
  * The model is written atomically (the previous file stays intact until the new one is
  * complete), then handed to every score node using the same configuration.
@@ -16,6 +18,7 @@ import { FitCancelledError, fitModel, updateModel } from '../src/fit';
 import type { PadimModel } from '../src/model';
 import { loadModel } from '../src/model-file';
 import { DEFAULT_KEEP_VERSIONS, rollbackModel, saveModelVersion } from '../src/model-history';
+import { CollectedImages, collectLimits } from '../src/node-support/collected-images';
 import { listFolderImages } from '../src/node-support/folder-images';
 import { imageFromPayload } from '../src/node-support/image-input';
 import { DEFAULTS, type Progress } from '../src/options';
@@ -74,8 +77,21 @@ export = function register(RED: NodeAPI): void {
     const keepVersions = Math.max(0, Math.floor(numberSetting(def.keepVersions, DEFAULT_KEEP_VERSIONS)));
     const history = { keep: keepVersions, log: (m: string) => node.warn(m) };
 
-    /** collected images: file paths or encoded bytes */
-    let collected: (Buffer | string)[] = [];
+    /** collected images: file paths or encoded bytes, bounded */
+    let collected: CollectedImages;
+    try {
+      collected = new CollectedImages(collectLimits(RED.settings.padimFitMaxCollected), (held, limits) =>
+        RED._('padim-fit.errors.collectLimit', {
+          held: held.images,
+          heldMiB: (held.bytes / 2 ** 20).toFixed(1),
+          images: limits.images,
+          mib: (limits.bytes / 2 ** 20).toFixed(1),
+        }),
+      );
+    } catch (err) {
+      refuseInputs(node, err, t('status.notConfigured'));
+      return;
+    }
     let running: { controller: AbortController; finished: Promise<void> } | undefined;
 
     const showCollected = () =>
@@ -99,9 +115,7 @@ export = function register(RED: NodeAPI): void {
         // a link in the folder may point elsewhere: every file is checked, not only the folder
         return files.map(checkImagePath);
       }
-      const images = collected;
-      collected = [];
-      return images;
+      return collected.take();
     };
 
     const runFit = async (action: Action, images: (Buffer | string)[], signal: AbortSignal) => {
@@ -170,7 +184,7 @@ export = function register(RED: NodeAPI): void {
               ? `${t('errors.noModelToUpdate')}: ${config.path}`
               : undefined;
       if (problem) {
-        if (source === 'messages') collected = [...images, ...collected];
+        if (source === 'messages') collected.putBack(images);
         done(new Error(problem));
         return;
       }
@@ -187,7 +201,7 @@ export = function register(RED: NodeAPI): void {
         },
         (err) => {
           // the collected images stay for the next try
-          if (source === 'messages') collected = [...images, ...collected];
+          if (source === 'messages') collected.putBack(images);
           if (err instanceof FitCancelledError) {
             node.status({ fill: 'yellow', shape: 'ring', text: t('status.cancelled') });
             done();
@@ -261,7 +275,7 @@ export = function register(RED: NodeAPI): void {
           done();
           return;
         case 'clear':
-          collected = [];
+          collected.clear();
           showCollected();
           done();
           return;
@@ -294,7 +308,7 @@ export = function register(RED: NodeAPI): void {
     });
 
     node.on('close', (_removed, done) => {
-      collected = [];
+      collected.clear();
       const current = running;
       if (!current) {
         done();

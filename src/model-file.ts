@@ -386,7 +386,7 @@ export async function saveModel(path: string, model: PadimModel): Promise<void> 
   assertLittleEndian();
   validateModel(model);
   const { sections, headerBytes } = planLayout(model.header, sectionSpecs(model));
-  await writeAtomically(path, async (fh) => {
+  const written = writeAtomically(path, async (fh) => {
     // Section hashes belong in the header, but are known only after the sections are written;
     // so the sections go first and the header (of the length planned above) goes in after.
     const hashes = await writeSections(fh, sections, model);
@@ -398,6 +398,24 @@ export async function saveModel(path: string, model: PadimModel): Promise<void> 
     await writeFully(fh, headerBlock(json, sections[0].offset), 0);
     const last = sections[sections.length - 1];
     await writeFully(fh, Buffer.concat([END_MAGIC, sha256(json)]), last.offset + last.byteLength);
+  });
+  await written.catch((err: unknown) => {
+    throw writeFailed(path, err);
+  });
+}
+
+/**
+ * A system error of the save (a full disk: ENOSPC, a file-size limit: EFBIG, no permission)
+ * said with the model's path and what became of the previous file; `code` is kept.
+ */
+function writeFailed(path: string, err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || typeof e.code !== 'string' || typeof e.syscall !== 'string') return err;
+  const message = `cannot write model file ${path}: ${e.message} (a previous model file there is unchanged)`;
+  return Object.assign(new Error(message, { cause: err }), {
+    code: e.code,
+    errno: e.errno,
+    syscall: e.syscall,
   });
 }
 

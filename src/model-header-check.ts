@@ -174,6 +174,45 @@ function checkOptionalFields(h: ModelHeader): string | undefined {
 }
 
 /**
+ * The stored held-out scores: the threshold node reads false-alarm rates from them and the
+ * editor draws them, so text, NaN, a negative or unsorted score or a tail past the scores would
+ * give a wrong threshold without any error.
+ */
+function checkCalibration(h: ModelHeader): string | undefined {
+  const c = h.calibration;
+  if (c === undefined) return undefined;
+  if (c === null || typeof c !== 'object') return 'calibration must be an object';
+  if (c.method !== 'held-out' && c.method !== 'in-sample')
+    return "calibration.method must be 'held-out' or 'in-sample'";
+  if (c.heldOut !== undefined && c.heldOut !== 'leave-one-out' && c.heldOut !== 'block')
+    return "calibration.heldOut must be 'leave-one-out' or 'block'";
+  const s = c.scores;
+  if (!Array.isArray(s) || s.length === 0) return 'calibration.scores must be a list of scores';
+  for (let i = 0; i < s.length; i++)
+    if (typeof s[i] !== 'number' || !Number.isFinite(s[i]) || s[i] < 0 || (i > 0 && s[i] < s[i - 1]))
+      return `calibration.scores[${i}] must be a number >= 0, in ascending order`;
+  const t = c.tail;
+  if (
+    t !== undefined &&
+    !(
+      t !== null &&
+      typeof t === 'object' &&
+      t.kind === 'exponential' &&
+      Number.isFinite(t.start) &&
+      Number.isFinite(t.scale) &&
+      t.scale >= 0 &&
+      Number.isSafeInteger(t.exceedances) &&
+      t.exceedances >= 1 &&
+      t.exceedances <= s.length
+    )
+  )
+    return 'calibration.tail must be an exponential tail (finite start, scale >= 0, 1 to N exceedances)';
+  if (c.budget !== undefined && !(typeof c.budget === 'number' && c.budget > 0 && c.budget < 1))
+    return 'calibration.budget must be a rate above 0 and below 1';
+  return undefined;
+}
+
+/**
  * In order: later checks rely on the fields earlier ones passed (the embedding on the stage
  * channels, the grid on the input size, the sizes on the grid and the dims).
  */
@@ -185,6 +224,7 @@ const HEADER_CHECKS: readonly HeaderCheck[] = [
   checkSizes,
   checkStatistics,
   checkOptionalFields,
+  checkCalibration,
 ];
 
 /** The first problem with the header's fields, or undefined when they are sane. */

@@ -79,6 +79,19 @@ describe('hostile and careless inputs (issue 14)', function () {
       ['threshold as text', (h) => (h.threshold = 'x'), /threshold x must be a positive number/],
       ['negative threshold', (h) => (h.threshold = -1), /threshold -1 must be a positive number/],
       [
+        'a held-out score as text',
+        (h) => (h.calibration.scores[0] = 'x'),
+        /calibration.scores\[0\] must be a number >= 0, in ascending order/,
+      ],
+      [
+        'a false-alarm budget of -1%',
+        (h) => {
+          h.createdAt = '';
+          h.calibration.budget = -0.01;
+        },
+        /calibration.budget must be a rate above 0 and below 1/,
+      ],
+      [
         'huge channel count',
         (h) => {
           h.createdAt = '';
