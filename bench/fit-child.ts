@@ -1,7 +1,7 @@
 /**
  * One fit in its own process, so its peak memory (maxRSS) is measured alone.
  * Usage: node dist/bench/fit-child.js <json options>; prints one JSON line.
- *   { "data": dir, "backbone": spec, "dims": n, "limit": n, "out": file?, "batch": n, "inverse": "auto" }
+ *   { "data": dir, "backbone": spec, "dims": n, "limit": n, "out": file?, "batch": n, "inverse": "auto", "inversion": "lu" }
  */
 import * as path from 'node:path';
 import { readCategory } from '../src/dataset';
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     out?: string;
     batch?: number;
     inverse?: 'auto' | 'float64' | 'float32';
+    inversion?: 'lu' | 'cholesky';
     threads?: number;
   };
   const train = readCategory(path.resolve(o.data), { requireMasks: false }).train.slice(0, o.limit);
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     batchSize: o.batch,
     threads: o.threads,
     inversePrecision: o.inverse,
+    inverseMethod: o.inversion,
     onProgress: (p) => {
       decodeMs = p.decodeMs ?? decodeMs;
       backboneMs = p.backboneMs ?? backboneMs;

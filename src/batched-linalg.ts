@@ -12,6 +12,7 @@
  *                ONNX has no standard inverse)
  */
 import * as ort from 'onnxruntime-node';
+import { onnx } from 'onnx-proto';
 import {
   buildModel,
   DataType,
@@ -22,6 +23,20 @@ import {
   type NodeSpec,
 } from './onnx-builder';
 import type { ProviderName } from './types';
+import {
+  choleskyInverse,
+  choleskyJoinGraph,
+  choleskySplitGraph,
+  gramGraph,
+  type CholeskySessions,
+  type RealType,
+} from './block-inverse';
+
+/**
+ * How covariances are inverted: 'lu', ORT's contrib Inverse (LU with partial pivoting, one
+ * matrix at a time); 'cholesky', blocked Cholesky with batched MatMuls (block-inverse.ts).
+ */
+export type InverseMethod = 'lu' | 'cholesky';
 
 export interface LinalgOptions {
   threads?: number;
@@ -122,7 +137,7 @@ function accumulateGraph(): Uint8Array {
  */
 function precisionGraph(inverseType: DataTypeCode): Uint8Array {
   const wide = inverseType === DataType.DOUBLE;
-  const inverse = wide
+  const inverse: NodeSpec[] = wide
     ? [
         { op: 'Cast', inputs: ['aScaled'], outputs: ['aScaled64'], attributes: { to: DataType.DOUBLE } },
         { op: 'Inverse', domain: 'com.microsoft', inputs: ['aScaled64'], outputs: ['inv64'] },
@@ -178,8 +193,42 @@ function precisionGraph(inverseType: DataTypeCode): Uint8Array {
   });
 }
 
+/**
+ * The first steps of precisionGraph without the inversion, for the blocked Cholesky path
+ * (block-inverse.ts): the scaled matrix D A D (written over S2), the scale D and the co-moments.
+ */
+function scaledCovarianceGraph(): Uint8Array {
+  const full = onnx.ModelProto.decode(precisionGraph(DataType.FLOAT));
+  const graph = full.graph as onnx.IGraphProto;
+  const keep = graph.node!.slice(
+    0,
+    graph.node!.findIndex((n) => n.opType === 'Inverse'),
+  );
+  graph.node = keep;
+  graph.output = [
+    valueInfo('aScaled', DataType.FLOAT, ['C', 'd', 'd']),
+    valueInfo('scale', DataType.FLOAT, ['C', 'd']),
+    valueInfo('COMOMENT', DataType.FLOAT, ['C', 'p']),
+  ];
+  graph.initializer = graph.initializer!.filter((t) => t.name !== 'half');
+  return onnx.ModelProto.encode(full).finish();
+}
+
 type HeadName =
-  'mahalanobis' | 'mahalanobisBatch' | 'project' | 'sandwich' | 'accumulate' | 'precision32' | 'precision64';
+  | 'mahalanobis'
+  | 'mahalanobisBatch'
+  | 'project'
+  | 'sandwich'
+  | 'accumulate'
+  | 'precision32'
+  | 'precision64'
+  | 'scaledCovariance'
+  | 'choleskySplit32'
+  | 'choleskySplit64'
+  | 'choleskyJoin32'
+  | 'choleskyJoin64'
+  | 'gram32'
+  | 'gram64';
 
 const GRAPHS: Record<HeadName, () => Uint8Array> = {
   mahalanobis: () => mahalanobisGraph(false),
@@ -189,10 +238,17 @@ const GRAPHS: Record<HeadName, () => Uint8Array> = {
   accumulate: accumulateGraph,
   precision32: () => precisionGraph(DataType.FLOAT),
   precision64: () => precisionGraph(DataType.DOUBLE),
+  scaledCovariance: scaledCovarianceGraph,
+  choleskySplit32: () => choleskySplitGraph('float32'),
+  choleskySplit64: () => choleskySplitGraph('float64'),
+  choleskyJoin32: () => choleskyJoinGraph('float32'),
+  choleskyJoin64: () => choleskyJoinGraph('float64'),
+  gram32: () => gramGraph('float32'),
+  gram64: () => gramGraph('float64'),
 };
 
 /** Heads with the contrib Inverse op run on CPU whatever the provider. */
-const CPU_ONLY: ReadonlySet<HeadName> = new Set(['precision32', 'precision64']);
+const CPU_ONLY: ReadonlySet<HeadName> = new Set(['precision32', 'precision64', 'scaledCovariance']);
 
 /**
  * Lazily created onnxruntime sessions for the heads. One instance per model user; call
@@ -297,8 +353,62 @@ export class BatchedLinalg {
     cells: number,
     dims: number,
     inverseType: 'float32' | 'float64',
+    method: InverseMethod = 'lu',
   ): Promise<{ precision: Float32Array; comoment: Float32Array }> {
+    if (method === 'cholesky') return this.precisionByCholesky(s2, s1, n, eps, cells, dims, inverseType);
     const s = await this.session(inverseType === 'float64' ? 'precision64' : 'precision32');
+    const feeds = this.precisionFeeds(s2, s1, n, eps, cells, dims);
+    const precision = new ort.Tensor('float32', s2, [cells, dims, dims]);
+    const out = await s.run(feeds, { PRECISION: precision, COMOMENT: null });
+    return { precision: s2, comoment: out.COMOMENT.data as Float32Array };
+  }
+
+  /**
+   * precision() by blocked Cholesky: the scaled matrix from the graph, inverted in the given
+   * arithmetic (block-inverse.ts), scaled back; written over s2 as by the LU path.
+   */
+  private async precisionByCholesky(
+    s2: Float32Array,
+    s1: Float32Array,
+    n: number,
+    eps: number,
+    cells: number,
+    dims: number,
+    inverseType: RealType,
+  ): Promise<{ precision: Float32Array; comoment: Float32Array }> {
+    const prep = await this.session('scaledCovariance');
+    const out = await prep.run(this.precisionFeeds(s2, s1, n, eps, cells, dims), {
+      aScaled: new ort.Tensor('float32', s2, [cells, dims, dims]),
+      scale: null,
+      COMOMENT: null,
+    });
+    const bits = inverseType === 'float64' ? 64 : 32;
+    const sessions: CholeskySessions = {
+      split: await this.session(bits === 64 ? 'choleskySplit64' : 'choleskySplit32'),
+      join: await this.session(bits === 64 ? 'choleskyJoin64' : 'choleskyJoin32'),
+      gram: await this.session(bits === 64 ? 'gram64' : 'gram32'),
+    };
+    const scaled = bits === 64 ? Float64Array.from(s2) : s2;
+    await choleskyInverse(scaled, cells, dims, sessions);
+    const scale = out.scale.data as Float32Array;
+    for (let c = 0; c < cells; c++) {
+      for (let i = 0; i < dims; i++) {
+        const row = (c * dims + i) * dims;
+        const si = scale[c * dims + i];
+        for (let j = 0; j < dims; j++) s2[row + j] = scaled[row + j] * si * scale[c * dims + j];
+      }
+    }
+    return { precision: s2, comoment: out.COMOMENT.data as Float32Array };
+  }
+
+  private precisionFeeds(
+    s2: Float32Array,
+    s1: Float32Array,
+    n: number,
+    eps: number,
+    cells: number,
+    dims: number,
+  ): Record<string, ort.Tensor> {
     const epsI = new Float32Array(dims * dims);
     for (let i = 0; i < dims; i++) epsI[i * dims + i] = eps;
     const s1Scaled = s1.map((v) => v / Math.sqrt(n));
@@ -314,9 +424,7 @@ export class BatchedLinalg {
       ),
       UPPER: this.upperIndices(dims),
     };
-    const precision = new ort.Tensor('float32', s2, [cells, dims, dims]);
-    const out = await s.run(feeds, { PRECISION: precision, COMOMENT: null });
-    return { precision: s2, comoment: out.COMOMENT.data as Float32Array };
+    return feeds;
   }
 
   /** W^T P W per cell: W is [C, d, m], P [C, d, d]; result [C, m, m]. */

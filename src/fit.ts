@@ -400,6 +400,7 @@ async function finish(state: FitState, opts: FitOptions, prior?: PadimModel): Pr
     eps: opts.eps ?? prior?.header.eps ?? DEFAULTS.eps,
     keepComoment: opts.updatable ?? true,
     inversePrecision: opts.inversePrecision,
+    inverseMethod: opts.inverseMethod,
     onProgress: (done, total) => opts.onProgress?.({ phase: 'invert', done, total }),
   });
   const { count, shrinkage, ...arrays } = gaussian;

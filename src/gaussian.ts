@@ -13,7 +13,7 @@
  * A fitted model keeps its mean and co-moment (sum of (x-mean)(x-mean)^T), so more good
  * images can be merged in later (Chan et al.'s pairwise update) without refitting.
  */
-import { BatchedLinalg } from './batched-linalg';
+import { BatchedLinalg, type InverseMethod } from './batched-linalg';
 import { shrinkInPlace } from './covariance-shrinkage';
 import { chunkLength, defaultChunkCells, packedSize, type GaussianArrays } from './model';
 
@@ -52,6 +52,11 @@ export interface FinaliseOptions {
    * float64 up to AUTO_FLOAT64_MAX_DIMS and float32 above, where inversion dominates the fit.
    */
   inversePrecision?: InversePrecision;
+  /**
+   * Algorithm of the inversion: 'lu' (default), ORT's contrib Inverse; 'cholesky', blocked
+   * Cholesky whose heavy part is batched MatMuls (block-inverse.ts)
+   */
+  inverseMethod?: InverseMethod;
   /** called after each chunk is inverted, with (chunksDone, chunksTotal) */
   onProgress?: (done: number, total: number) => void;
   /**
@@ -198,6 +203,7 @@ export class GaussianAccumulator {
           n,
           d,
           inverseType,
+          opts.inverseMethod,
         );
         // the raw merged co-moment is what is stored (the next update merges statistics, not shrunk ones)
         if (opts.shrink) result.comoment = Float32Array.from(chunkComoment);
@@ -217,11 +223,21 @@ export class GaussianAccumulator {
             n,
             d,
             inverseType,
+            opts.inverseMethod,
           );
           result.comoment = raw;
         } else {
           const s1 = Float32Array.from(sums.s1);
-          result = await this.linalg.precision(sums.s2, s1, total, opts.eps, n, d, inverseType);
+          result = await this.linalg.precision(
+            sums.s2,
+            s1,
+            total,
+            opts.eps,
+            n,
+            d,
+            inverseType,
+            opts.inverseMethod,
+          );
         }
       }
       this.chunks[k] = null; // release the float64 sums of this chunk

@@ -2,6 +2,7 @@
  * Options shared by fitting and scoring, with the defaults a user gets when they say nothing.
  */
 import type { AlignMode } from './alignment/reference';
+import type { InverseMethod } from './batched-linalg';
 import type { InversePrecision } from './gaussian';
 import { DEFAULT_AUTO_SHORT, type SizeChoice } from './input-size';
 import type { Normalisation, ProviderName } from './types';
@@ -65,6 +66,8 @@ export interface FitOptions extends BackboneChoice, RuntimeOptions {
   shrinkage?: 'auto' | 'off';
   /** arithmetic of the covariance inversion (see gaussian.ts); default 'auto' */
   inversePrecision?: InversePrecision;
+  /** algorithm of the covariance inversion: 'lu' (default) or 'cholesky' (see gaussian.ts) */
+  inverseMethod?: InverseMethod;
   /**
    * how many of the training images (the last ones) get a leave-one-out score after the fit,
    * from a second backbone pass (calibration.ts); default all; 0: only the last batch's

@@ -105,7 +105,9 @@ Run 'padim <command> --help' for the command's options.`,
   --recursive         look for images in sub-folders too
   --compact           do not keep the statistics needed by 'padim update' (smaller file)
   --inverse P         covariance inversion arithmetic: auto (default: float64 up to d=256,
-                      float32 after scaling above), float64, float32${ALIGN_HELP}
+                      float32 after scaling above), float64, float32
+  --inversion M       covariance inversion algorithm: lu (default: onnxruntime's LU) or
+                      cholesky (blocked Cholesky as batched MatMuls)${ALIGN_HELP}
   --false-alarm-rate R  the false-alarm budget the suggested threshold is set for, as a
                       fraction or a percentage (default 1%): read from every training image's
                       leave-one-out score and an exponential tail fitted to the highest
@@ -212,6 +214,7 @@ const FIT_OPTIONS: Options = {
   batch: { type: 'string' },
   compact: { type: 'boolean' },
   inverse: { type: 'string' },
+  inversion: { type: 'string' },
   shrinkage: { type: 'string' },
   'false-alarm-rate': { type: 'string' },
   'held-out': { type: 'string' },
@@ -266,6 +269,7 @@ function fitOptions(v: ParsedValues, io: Io, reporter: ProgressReporter): FitOpt
       'float64',
       'float32',
     ] as const),
+    inverseMethod: choiceOption(v.inversion as string | undefined, 'inversion', ['lu', 'cholesky'] as const),
     shrinkage: choiceOption(v.shrinkage as string | undefined, 'shrinkage', ['auto', 'off'] as const),
     falseAlarmRate: rateOption(v['false-alarm-rate'] as string | undefined),
     heldOutImages: intOption(v['held-out'] as string | undefined, 'held-out', 0),
