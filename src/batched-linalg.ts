@@ -13,6 +13,13 @@
  */
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
+import { compactFactor, type CompactStorage } from './precision-storage';
+
+/** One chunk's compact factor (precision-storage/). */
+export interface CompactChunk {
+  values: Uint16Array | Int8Array;
+  rowScales?: Float32Array;
+}
 import {
   buildModel,
   DataType,
@@ -76,6 +83,67 @@ function mahalanobisGraph(precisionOnLeft: boolean): Uint8Array {
       valueInfo('X', DataType.FLOAT, ['C', 'B', 'd']),
       valueInfo('MU', DataType.FLOAT, ['C', 1, 'd']),
       valueInfo('P', DataType.FLOAT, ['C', 'd', 'd']),
+    ],
+    outputs: [valueInfo('M', DataType.FLOAT, ['C', 'B'])],
+  });
+}
+
+/**
+ * Distances from a compact factor (precision-storage/): sqrt(|W (x - mu)|^2) per cell and
+ * image, W [C, d, d] lower triangular in float16 or int8 (with row scales RS [C, d]), read by
+ * the product as stored. For int8, x - mu is quantised per cell and image to int8 (scale: its
+ * largest magnitude / 127) and multiplied by onnxruntime's integer product (exact int32 sums).
+ */
+function factorDistanceGraph(storage: CompactStorage): Uint8Array {
+  const common: NodeSpec[] = [{ op: 'Sub', inputs: ['X', 'MU'], outputs: ['D'] }];
+  const tail: NodeSpec[] = [
+    { op: 'Mul', inputs: ['Y', 'Y'], outputs: ['Q'] },
+    { op: 'ReduceSum', inputs: ['Q', 'axis1'], outputs: ['S'], attributes: { keepdims: 0 } },
+    { op: 'Sqrt', inputs: ['S'], outputs: ['M'] },
+  ];
+  const half = storage === 'float16';
+  const product: NodeSpec[] = half
+    ? [
+        { op: 'Transpose', inputs: ['D'], outputs: ['Dt'], attributes: { perm: [0, 2, 1] } },
+        { op: 'Cast', inputs: ['Dt'], outputs: ['Dt16'], attributes: { to: DataType.FLOAT16 } },
+        { op: 'MatMul', inputs: ['W', 'Dt16'], outputs: ['Y16'] },
+        { op: 'Cast', inputs: ['Y16'], outputs: ['Y'], attributes: { to: DataType.FLOAT } },
+      ]
+    : [
+        { op: 'Abs', inputs: ['D'], outputs: ['absD'] },
+        { op: 'ReduceMax', inputs: ['absD'], outputs: ['maxD'], attributes: { axes: [2], keepdims: 1 } },
+        // an all-zero difference must not divide by zero
+        { op: 'Max', inputs: ['maxD', 'tiny'], outputs: ['maxD0'] },
+        { op: 'Div', inputs: ['maxD0', 'levels'], outputs: ['scaleD'] },
+        { op: 'Div', inputs: ['D', 'scaleD'], outputs: ['Dn'] },
+        { op: 'Round', inputs: ['Dn'], outputs: ['Dr'] },
+        { op: 'Cast', inputs: ['Dr'], outputs: ['Dq'], attributes: { to: DataType.INT8 } },
+        { op: 'Transpose', inputs: ['Dq'], outputs: ['Dqt'], attributes: { perm: [0, 2, 1] } },
+        { op: 'MatMulInteger', inputs: ['W', 'Dqt'], outputs: ['Yi'] },
+        { op: 'Cast', inputs: ['Yi'], outputs: ['Yf'], attributes: { to: DataType.FLOAT } },
+        { op: 'Unsqueeze', inputs: ['RS', 'axis2'], outputs: ['RScol'] },
+        { op: 'Transpose', inputs: ['scaleD'], outputs: ['scaleDrow'], attributes: { perm: [0, 2, 1] } },
+        { op: 'Mul', inputs: ['RScol', 'scaleDrow'], outputs: ['scales'] },
+        { op: 'Mul', inputs: ['Yf', 'scales'], outputs: ['Y'] },
+      ];
+  return buildModel({
+    name: `factor-distance-${storage}`,
+    nodes: [...common, ...product, ...tail],
+    initializers: [
+      int64Tensor('axis1', [1], [1]),
+      ...(half
+        ? []
+        : [
+            int64Tensor('axis2', [1], [2]),
+            floatTensor('tiny', [], [1e-30]),
+            floatTensor('levels', [], [127]),
+          ]),
+    ],
+    inputs: [
+      valueInfo('X', DataType.FLOAT, ['C', 'B', 'd']),
+      valueInfo('MU', DataType.FLOAT, ['C', 1, 'd']),
+      valueInfo('W', half ? DataType.FLOAT16 : DataType.INT8, ['C', 'd', 'd']),
+      ...(half ? [] : [valueInfo('RS', DataType.FLOAT, ['C', 'd'])]),
     ],
     outputs: [valueInfo('M', DataType.FLOAT, ['C', 'B'])],
   });
@@ -228,7 +296,9 @@ type HeadName =
   | 'choleskyJoin32'
   | 'choleskyJoin64'
   | 'gram32'
-  | 'gram64';
+  | 'gram64'
+  | 'factorFloat16'
+  | 'factorInt8';
 
 const GRAPHS: Record<HeadName, () => Uint8Array> = {
   mahalanobis: () => mahalanobisGraph(false),
@@ -245,6 +315,8 @@ const GRAPHS: Record<HeadName, () => Uint8Array> = {
   choleskyJoin64: () => choleskyJoinGraph('float64'),
   gram32: () => gramGraph('float32'),
   gram64: () => gramGraph('float64'),
+  factorFloat16: () => factorDistanceGraph('float16'),
+  factorInt8: () => factorDistanceGraph('int8'),
 };
 
 /** Heads with the contrib Inverse op run on CPU whatever the provider. */
@@ -296,6 +368,37 @@ export class BatchedLinalg {
       MU: new ort.Tensor('float32', mu, [cells, 1, dims]),
       P: new ort.Tensor('float32', precision, [cells, dims, dims]),
     });
+    return out.M.data as Float32Array;
+  }
+
+  /**
+   * Mahalanobis distance per cell and image from a compact factor (precision-storage/):
+   * x [C, B, d], w [C, d, d] as stored, rowScales [C, d] for int8; result [C, B].
+   */
+  async factorDistances(
+    x: Float32Array,
+    mu: Float32Array,
+    w: Uint16Array | Int8Array,
+    rowScales: Float32Array | undefined,
+    storage: CompactStorage,
+    cells: number,
+    batch: number,
+    dims: number,
+  ): Promise<Float32Array> {
+    const s = await this.session(storage === 'float16' ? 'factorFloat16' : 'factorInt8');
+    const feeds: Record<string, ort.Tensor> = {
+      X: new ort.Tensor('float32', x, [cells, batch, dims]),
+      MU: new ort.Tensor('float32', mu, [cells, 1, dims]),
+      W:
+        storage === 'float16'
+          ? new ort.Tensor('float16', w as Uint16Array, [cells, dims, dims])
+          : new ort.Tensor('int8', w as Int8Array, [cells, dims, dims]),
+    };
+    if (storage === 'int8') {
+      if (!rowScales) throw new Error('internal: an int8 factor needs its row scales');
+      feeds.RS = new ort.Tensor('float32', rowScales, [cells, dims]);
+    }
+    const out = await s.run(feeds);
     return out.M.data as Float32Array;
   }
 
@@ -354,8 +457,10 @@ export class BatchedLinalg {
     dims: number,
     inverseType: 'float32' | 'float64',
     method: InverseMethod = 'lu',
-  ): Promise<{ precision: Float32Array; comoment: Float32Array }> {
-    if (method === 'cholesky') return this.precisionByCholesky(s2, s1, n, eps, cells, dims, inverseType);
+    factor?: CompactStorage,
+  ): Promise<{ precision: Float32Array; comoment: Float32Array; factor?: CompactChunk }> {
+    if (method === 'cholesky' || factor)
+      return this.precisionByCholesky(s2, s1, n, eps, cells, dims, inverseType, factor);
     const s = await this.session(inverseType === 'float64' ? 'precision64' : 'precision32');
     const feeds = this.precisionFeeds(s2, s1, n, eps, cells, dims);
     const precision = new ort.Tensor('float32', s2, [cells, dims, dims]);
@@ -375,7 +480,8 @@ export class BatchedLinalg {
     cells: number,
     dims: number,
     inverseType: RealType,
-  ): Promise<{ precision: Float32Array; comoment: Float32Array }> {
+    factor?: CompactStorage,
+  ): Promise<{ precision: Float32Array; comoment: Float32Array; factor?: CompactChunk }> {
     const prep = await this.session('scaledCovariance');
     const out = await prep.run(this.precisionFeeds(s2, s1, n, eps, cells, dims), {
       aScaled: new ort.Tensor('float32', s2, [cells, dims, dims]),
@@ -389,7 +495,7 @@ export class BatchedLinalg {
       gram: await this.session(bits === 64 ? 'gram64' : 'gram32'),
     };
     const scaled = bits === 64 ? Float64Array.from(s2) : s2;
-    await choleskyInverse(scaled, cells, dims, sessions);
+    const w = await choleskyInverse(scaled, cells, dims, sessions);
     const scale = out.scale.data as Float32Array;
     for (let c = 0; c < cells; c++) {
       for (let i = 0; i < dims; i++) {
@@ -398,7 +504,16 @@ export class BatchedLinalg {
         for (let j = 0; j < dims; j++) s2[row + j] = scaled[row + j] * si * scale[c * dims + j];
       }
     }
-    return { precision: s2, comoment: out.COMOMENT.data as Float32Array };
+    const comoment = out.COMOMENT.data as Float32Array;
+    if (!factor) return { precision: s2, comoment };
+    // P = S Ws^T Ws S for the scaled problem: the factor of P is Ws S (columns scaled)
+    for (let c = 0; c < cells; c++) {
+      for (let i = 0; i < dims; i++) {
+        const row = (c * dims + i) * dims;
+        for (let j = 0; j <= i; j++) w[row + j] *= scale[c * dims + j];
+      }
+    }
+    return { precision: s2, comoment, factor: compactFactor(w, cells, dims, factor) };
   }
 
   private precisionFeeds(

@@ -209,7 +209,8 @@ async function inverseFactor(
 }
 
 /**
- * The inverse of each SPD matrix of `a` ([cells, d, d], either arithmetic), written over `a`:
+ * The inverse of each SPD matrix of `a` ([cells, d, d], either arithmetic), written over `a`;
+ * returns the factor W = L^-1 (lower triangular, P = W^T W), which compact storage keeps:
  * recursive Cholesky on halves (block boundaries at multiples of `block`), each level's
  * products batched over the cells in onnxruntime, the leaves in float64 JavaScript, then
  * A^-1 = W^T W in one batched MatMul.
@@ -220,9 +221,10 @@ export async function choleskyInverse(
   d: number,
   sessions: CholeskySessions,
   block = BLOCK_DIMS,
-): Promise<void> {
+): Promise<Real> {
   const type: RealType = a instanceof Float64Array ? 'float64' : 'float32';
   const w = await inverseFactor(a, cells, d, sessions, block);
   const dims = [cells, d, d];
   await sessions.gram.run({ W: new ort.Tensor(type, w, dims) }, { P: new ort.Tensor(type, a, dims) });
+  return w;
 }

@@ -12,6 +12,7 @@ import { makeAnomalyMap } from './anomaly-map';
 import { openBackbone, storedBackboneSpec, type Backbone } from './backbone';
 import { BatchedLinalg } from './batched-linalg';
 import { heldOutDistances, leaveOneOutInPlace } from './calibration';
+import type { CompactStorage } from './precision-storage';
 import { needsShrinkage, shrinkageWarning } from './covariance-shrinkage';
 import { Embedder, randomChannels, semiOrthogonalMatrix } from './embedding';
 import { batches, embedBatch, extractFeatures } from './extractor';
@@ -401,6 +402,7 @@ async function finish(state: FitState, opts: FitOptions, prior?: PadimModel): Pr
     keepComoment: opts.updatable ?? true,
     inversePrecision: opts.inversePrecision,
     inverseMethod: opts.inverseMethod,
+    factor: compactStorageOf(opts, prior),
     onProgress: (done, total) => opts.onProgress?.({ phase: 'invert', done, total }),
   });
   const { count, shrinkage, ...arrays } = gaussian;
@@ -429,7 +431,27 @@ async function finish(state: FitState, opts: FitOptions, prior?: PadimModel): Pr
   );
   placeThreshold(model, calibration, budgetOf(opts));
   refuseDegenerate(model.header);
-  return model;
+  return withCompactStorage(model);
+}
+
+/** The compact storage asked for, or on an update without the option the prior model's. */
+function compactStorageOf(opts: FitOptions, prior?: PadimModel): CompactStorage | undefined {
+  const storage = opts.precisionStorage ?? prior?.header.precisionStorage ?? 'float32';
+  return storage === 'float32' ? undefined : storage;
+}
+
+/**
+ * The fitted model as stored: with a compact factor, the float32 inverses (needed up to here
+ * by the calibration) are dropped, so memory and file hold only the factor.
+ */
+function withCompactStorage(model: PadimModel): PadimModel {
+  const factor = model.gaussian.factor;
+  if (!factor) return model;
+  return {
+    ...model,
+    header: { ...model.header, precisionStorage: factor.storage },
+    gaussian: { ...model.gaussian, precision: [] },
+  };
 }
 
 async function withBackbone<T>(
@@ -535,6 +557,8 @@ export async function updateModel(
       updatedAt: _u,
       shrinkage: _k,
       fitWarnings: _w,
+      // set again from the storage the update produces
+      precisionStorage: _ps,
       ...rest
     } = h;
     state.header = rest;

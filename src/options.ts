@@ -3,6 +3,7 @@
  */
 import type { AlignMode } from './alignment/reference';
 import type { InverseMethod } from './batched-linalg';
+import type { PrecisionStorage } from './precision-storage';
 import type { InversePrecision } from './gaussian';
 import { DEFAULT_AUTO_SHORT, type SizeChoice } from './input-size';
 import type { Normalisation, ProviderName } from './types';
@@ -68,6 +69,12 @@ export interface FitOptions extends BackboneChoice, RuntimeOptions {
   inversePrecision?: InversePrecision;
   /** algorithm of the covariance inversion: 'lu' (default) or 'cholesky' (see gaussian.ts) */
   inverseMethod?: InverseMethod;
+  /**
+   * what the model keeps for scoring (precision-storage/): 'float32' inverse covariances, or a
+   * triangular factor in 'float16' or 'int8' (1/2 and 1/4 of the memory); an update keeps the
+   * model's own unless given
+   */
+  precisionStorage?: PrecisionStorage;
   /**
    * how many of the training images (the last ones) get a leave-one-out score after the fit,
    * from a second backbone pass (calibration.ts); default all; 0: only the last batch's

@@ -77,7 +77,8 @@ export async function cellDistances(
   const d = g.dims;
   const b = embeddings.length;
   const out = embeddings.map(() => new Float32Array(g.cells));
-  for (let k = 0; k < g.precision.length; k++) {
+  const chunks = g.factor?.chunks.length ?? g.precision.length;
+  for (let k = 0; k < chunks; k++) {
     const n = chunkLength(g, k);
     const first = k * g.chunkCells;
     // X [n, b, d]: this chunk's cells for every image
@@ -87,7 +88,10 @@ export async function cellDistances(
         x.set(embeddings[j].subarray((first + c) * d, (first + c + 1) * d), (c * b + j) * d);
     }
     const mu = meanF32.subarray(first * d, (first + n) * d);
-    const dist = await linalg.mahalanobis(x, mu, g.precision[k], n, b, d);
+    const f = g.factor;
+    const dist = f
+      ? await linalg.factorDistances(x, mu, f.chunks[k], f.rowScales?.[k], f.storage, n, b, d)
+      : await linalg.mahalanobis(x, mu, g.precision[k], n, b, d);
     for (let c = 0; c < n; c++) for (let j = 0; j < b; j++) out[j][first + c] = dist[c * b + j];
   }
   return out;

@@ -18,6 +18,7 @@ import type { ModelHeader } from '../model';
 import type { FitOptions, Progress } from '../options';
 import { describeSize, parseSizeChoice } from '../input-size';
 import { parseSize } from '../preprocess';
+import { PRECISION_STORAGES } from '../precision-storage';
 import { Scorer, type ScoreResult } from '../scorer';
 import { describeThreshold, formatRate, thresholdLine } from '../threshold';
 import type { ProviderName } from '../types';
@@ -107,7 +108,10 @@ Run 'padim <command> --help' for the command's options.`,
   --inverse P         covariance inversion arithmetic: auto (default: float64 up to d=256,
                       float32 after scaling above), float64, float32
   --inversion M       covariance inversion algorithm: lu (default: onnxruntime's LU) or
-                      cholesky (blocked Cholesky as batched MatMuls)${ALIGN_HELP}
+                      cholesky (blocked Cholesky as batched MatMuls)
+  --precision-storage S  what the model keeps for scoring: float32 (default: inverse
+                      covariances), float16 or int8 (a triangular factor of them: 1/2 or 1/4
+                      of the memory, scores within about 1e-4 or 1e-2 relative)${ALIGN_HELP}
   --false-alarm-rate R  the false-alarm budget the suggested threshold is set for, as a
                       fraction or a percentage (default 1%): read from every training image's
                       leave-one-out score and an exponential tail fitted to the highest
@@ -215,6 +219,7 @@ const FIT_OPTIONS: Options = {
   compact: { type: 'boolean' },
   inverse: { type: 'string' },
   inversion: { type: 'string' },
+  'precision-storage': { type: 'string' },
   shrinkage: { type: 'string' },
   'false-alarm-rate': { type: 'string' },
   'held-out': { type: 'string' },
@@ -270,6 +275,11 @@ function fitOptions(v: ParsedValues, io: Io, reporter: ProgressReporter): FitOpt
       'float32',
     ] as const),
     inverseMethod: choiceOption(v.inversion as string | undefined, 'inversion', ['lu', 'cholesky'] as const),
+    precisionStorage: choiceOption(
+      v['precision-storage'] as string | undefined,
+      'precision-storage',
+      PRECISION_STORAGES,
+    ),
     shrinkage: choiceOption(v.shrinkage as string | undefined, 'shrinkage', ['auto', 'off'] as const),
     falseAlarmRate: rateOption(v['false-alarm-rate'] as string | undefined),
     heldOutImages: intOption(v['held-out'] as string | undefined, 'held-out', 0),
