@@ -90,9 +90,11 @@ function mahalanobisGraph(precisionOnLeft: boolean): Uint8Array {
 
 /**
  * Distances from a compact factor (precision-storage/): sqrt(|W (x - mu)|^2) per cell and
- * image, W [C, d, d] lower triangular in float16 or int8 (with row scales RS [C, d]), read by
- * the product as stored. For int8, x - mu is quantised per cell and image to int8 (scale: its
- * largest magnitude / 127) and multiplied by onnxruntime's integer product (exact int32 sums).
+ * image, W [C, d, d] lower triangular in float16 or int8 (with row scales RS [C, d]). For
+ * int8, x - mu is quantised per cell and image to int8 (scale: its largest magnitude / 127)
+ * and multiplied by onnxruntime's integer product as stored (exact int32 sums). float16 is
+ * widened to float32 one chunk at a time inside the graph (a transient of one chunk, never
+ * the model), then multiplied in float32.
  */
 function factorDistanceGraph(storage: CompactStorage): Uint8Array {
   const common: NodeSpec[] = [{ op: 'Sub', inputs: ['X', 'MU'], outputs: ['D'] }];
@@ -104,10 +106,11 @@ function factorDistanceGraph(storage: CompactStorage): Uint8Array {
   const half = storage === 'float16';
   const product: NodeSpec[] = half
     ? [
+        // onnxruntime's CPU float16 MatMul is several times slower than widening one chunk
+        // of W and using the float32 product (measured: bench/precision-head.ts)
         { op: 'Transpose', inputs: ['D'], outputs: ['Dt'], attributes: { perm: [0, 2, 1] } },
-        { op: 'Cast', inputs: ['Dt'], outputs: ['Dt16'], attributes: { to: DataType.FLOAT16 } },
-        { op: 'MatMul', inputs: ['W', 'Dt16'], outputs: ['Y16'] },
-        { op: 'Cast', inputs: ['Y16'], outputs: ['Y'], attributes: { to: DataType.FLOAT } },
+        { op: 'Cast', inputs: ['W'], outputs: ['W32'], attributes: { to: DataType.FLOAT } },
+        { op: 'MatMul', inputs: ['W32', 'Dt'], outputs: ['Y'] },
       ]
     : [
         { op: 'Abs', inputs: ['D'], outputs: ['absD'] },

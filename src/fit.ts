@@ -22,6 +22,7 @@ import { cellDistances } from './scorer';
 import {
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
+  COMPACT_FORMAT_VERSION,
   type Calibration,
   type ModelHeader,
   type PadimModel,
@@ -449,7 +450,7 @@ function withCompactStorage(model: PadimModel): PadimModel {
   if (!factor) return model;
   return {
     ...model,
-    header: { ...model.header, precisionStorage: factor.storage },
+    header: { ...model.header, formatVersion: COMPACT_FORMAT_VERSION, precisionStorage: factor.storage },
     gaussian: { ...model.gaussian, precision: [] },
   };
 }
@@ -561,7 +562,8 @@ export async function updateModel(
       precisionStorage: _ps,
       ...rest
     } = h;
-    state.header = rest;
+    // a compact model's version is set again with its storage (withCompactStorage)
+    state.header = { ...rest, formatVersion: MODEL_FORMAT_VERSION };
     state.size = h.input.size;
     if (h.alignment) state.aligner = new Aligner(h.alignment as AlignmentRecord);
     await accumulateImages(state, images, merged);

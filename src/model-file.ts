@@ -34,6 +34,7 @@ import { writeAtomically } from './atomic-write';
 import {
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
+  COMPACT_FORMAT_VERSION,
   chunkLength,
   defaultChunkCells,
   packedSize,
@@ -309,7 +310,7 @@ function encodeHeader(header: ModelHeader, sections: SectionEntry[]): Buffer {
   const stored: ModelFileHeader = {
     ...header,
     format: MODEL_FORMAT,
-    formatVersion: MODEL_FORMAT_VERSION,
+    formatVersion: header.precisionStorage ? COMPACT_FORMAT_VERSION : MODEL_FORMAT_VERSION,
     sections,
   };
   return Buffer.from(JSON.stringify(stored), 'utf8');
@@ -503,11 +504,13 @@ function parseHeader(path: string, bytes: Buffer): ModelFileHeader {
       `${path} is not a PaDiM model file (header format is not '${MODEL_FORMAT}')`,
     );
   }
-  if (h.formatVersion !== MODEL_FORMAT_VERSION) {
+  const expected = h.precisionStorage === undefined ? MODEL_FORMAT_VERSION : COMPACT_FORMAT_VERSION;
+  if (h.formatVersion !== expected) {
     throw new ModelFileError(
       'VERSION',
       path,
-      `model file ${path} was written by format version ${String(h.formatVersion)}; this version reads ${MODEL_FORMAT_VERSION}`,
+      `model file ${path} was written by format version ${String(h.formatVersion)}; this version reads ` +
+        `${MODEL_FORMAT_VERSION} (float32 precision) and ${COMPACT_FORMAT_VERSION} (compact precision storage)`,
     );
   }
   // optional fields added after version 1 check themselves (older files simply lack them)

@@ -9,6 +9,12 @@ import type { Normalisation, SizeProtocol } from './types';
 
 export const MODEL_FORMAT = 'padim-model';
 export const MODEL_FORMAT_VERSION = 1;
+/**
+ * The format version of compact models (header precisionStorage, precision-storage/): their
+ * sections differ, so a reader that knows only version 1 refuses them by version, clearly.
+ * Float32 models stay version 1, readable by every release.
+ */
+export const COMPACT_FORMAT_VERSION = 2;
 
 /** How the D concatenated backbone channels are reduced to d. */
 export type Reduction =

@@ -155,6 +155,11 @@ describe('compact precision storage', function () {
       rewrite((h) => h.replace('"name":"factor","dtype":"int8"', '"name":"factor","dtype":"int6"')),
       /section 'factor' has an invalid table entry/,
     );
+    // a version-1 reader's view: a compact model says version 2; claiming 1 is refused
+    await assert.rejects(
+      rewrite((h) => h.replace('"formatVersion":2', '"formatVersion":1')),
+      /written by format version 1; this version reads 1 \(float32 precision\) and 2 \(compact/,
+    );
     await assert.rejects(
       rewrite((h) => h.replace('"name":"factorScale"', '"name":"comoment123"')),
       /unexpected section 'comoment123'/,
