@@ -462,6 +462,8 @@ async function cmdInfo(argv: string[], io: Io): Promise<void> {
   io.out(
     `embedding   d=${h.embedding.dims} of D=${h.embedding.totalChannels} (${h.embedding.reduction.kind}), grid ${h.grid.width}x${h.grid.height}, eps ${h.eps}`,
   );
+  if (h.precisionStorage)
+    io.out(`precision   ${h.precisionStorage} triangular factor (compact model: --precision-storage)`);
   io.out(
     `training    ${h.nTrain} images, created ${h.createdAt}${h.updatedAt ? `, updated ${h.updatedAt}` : ''}`,
   );
