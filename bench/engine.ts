@@ -4,6 +4,10 @@
  * ../shared (MVTec AD bottle, ResNet50v2 stages 1-3).
  *
  *   node dist/bench/engine.js [--dims 100,550] [--runs 5] [--fit-runs 3] [--json out.json]
+ *     [--precision-storage float32|float16|int8] [--inversion lu|cholesky] [--compact]
+ *
+ * With a compact storage, the floor is reading the stored factor's bytes (precision-storage/);
+ * `modelFileGB` is the saved model (without update statistics with --compact).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -87,6 +91,9 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '5' },
       'small-n': { type: 'string', default: '50' },
       'fit-runs': { type: 'string', default: '3' },
+      'precision-storage': { type: 'string', default: 'float32' },
+      inversion: { type: 'string', default: 'lu' },
+      compact: { type: 'boolean', default: false },
       json: { type: 'string' },
     },
   });
@@ -107,7 +114,14 @@ async function main(): Promise<void> {
   try {
     for (const dims of (values.dims as string).split(',').map(Number)) {
       const modelFile = path.join(tmp, `d${dims}.padim`);
-      const common = { data: values.data, backbone: values.backbone, dims };
+      const common = {
+        data: values.data,
+        backbone: values.backbone,
+        dims,
+        storage: values['precision-storage'],
+        inversion: values.inversion,
+        compact: values.compact,
+      };
       // peak memory depends on when the garbage collector and the allocator run: take medians
       const repeat = Number(values['fit-runs']);
       const smallRuns = Array.from({ length: repeat }, () =>
@@ -123,6 +137,7 @@ async function main(): Promise<void> {
         headMs: median(fullRuns.map((r) => r.headMs)),
         maxRssMB: median(fullRuns.map((r) => r.maxRssMB)),
       };
+      const modelFileGB = fs.statSync(modelFile).size / 1e9;
       const scoring = await scoringTimes(modelFile, testImages, runs);
       fs.rmSync(modelFile, { force: true });
       // the floor of scoring a decoded image: the backbone, plus reading every inverse
@@ -139,6 +154,9 @@ async function main(): Promise<void> {
         peakRssSmallNGB: small.maxRssMB / 1024,
         smallN: small.images,
         rssGrowth: full.maxRssMB / small.maxRssMB,
+        precisionStorage: values['precision-storage'],
+        inversion: values.inversion,
+        modelFileGB,
         precisionGB: full.precisionBytes / 1e9,
         peakOverPrecision: (full.maxRssMB * 1024 * 1024) / full.precisionBytes,
         ...scoring,

@@ -1,12 +1,14 @@
 /**
  * One fit in its own process, so its peak memory (maxRSS) is measured alone.
  * Usage: node dist/bench/fit-child.js <json options>; prints one JSON line.
- *   { "data": dir, "backbone": spec, "dims": n, "limit": n, "out": file?, "batch": n, "inverse": "auto" }
+ *   { "data": dir, "backbone": spec, "dims": n, "limit": n, "out": file?, "batch": n, "inverse": "auto", "inversion": "lu",
+ *     "storage": "float32", "compact": false }
  */
 import * as path from 'node:path';
 import { readCategory } from '../src/dataset';
 import { fitModel } from '../src/fit';
 import { saveModel } from '../src/model-file';
+import { storageBytesPerCell, type PrecisionStorage } from '../src/precision-storage';
 
 async function main(): Promise<void> {
   const o = JSON.parse(process.argv[2]) as {
@@ -17,6 +19,9 @@ async function main(): Promise<void> {
     out?: string;
     batch?: number;
     inverse?: 'auto' | 'float64' | 'float32';
+    inversion?: 'lu' | 'cholesky';
+    storage?: PrecisionStorage;
+    compact?: boolean;
     threads?: number;
   };
   const train = readCategory(path.resolve(o.data), { requireMasks: false }).train.slice(0, o.limit);
@@ -32,6 +37,10 @@ async function main(): Promise<void> {
     batchSize: o.batch,
     threads: o.threads,
     inversePrecision: o.inverse,
+    inverseMethod: o.inversion,
+    precisionStorage: o.storage,
+    // --compact: no update statistics, the saved model is what scoring needs
+    updatable: !o.compact,
     onProgress: (p) => {
       decodeMs = p.decodeMs ?? decodeMs;
       backboneMs = p.backboneMs ?? backboneMs;
@@ -48,7 +57,8 @@ async function main(): Promise<void> {
   const maxRssMB = process.resourceUsage().maxRSS / 1024;
   if (o.out) await saveModel(o.out, model);
   const g = model.gaussian;
-  const precisionBytes = g.cells * g.dims * g.dims * 4;
+  // what scoring reads in memory: the float32 inverses or the compact factor
+  const precisionBytes = g.cells * storageBytesPerCell(o.storage ?? 'float32', g.dims).memory;
   // the PaDiM head alone: the fit without decoding and the backbone
   const headMs = fitMs - decodeMs - backboneMs;
   const result = {

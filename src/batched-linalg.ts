@@ -12,6 +12,14 @@
  *                ONNX has no standard inverse)
  */
 import * as ort from 'onnxruntime-node';
+import { onnx } from 'onnx-proto';
+import { compactFactor, type CompactStorage } from './precision-storage';
+
+/** One chunk's compact factor (precision-storage/). */
+export interface CompactChunk {
+  values: Uint16Array | Int8Array;
+  rowScales?: Float32Array;
+}
 import {
   buildModel,
   DataType,
@@ -22,6 +30,20 @@ import {
   type NodeSpec,
 } from './onnx-builder';
 import type { ProviderName } from './types';
+import {
+  choleskyInverse,
+  choleskyJoinGraph,
+  choleskySplitGraph,
+  gramGraph,
+  type CholeskySessions,
+  type RealType,
+} from './block-inverse';
+
+/**
+ * How covariances are inverted: 'lu', ORT's contrib Inverse (LU with partial pivoting, one
+ * matrix at a time); 'cholesky', blocked Cholesky with batched MatMuls (block-inverse.ts).
+ */
+export type InverseMethod = 'lu' | 'cholesky';
 
 export interface LinalgOptions {
   threads?: number;
@@ -61,6 +83,70 @@ function mahalanobisGraph(precisionOnLeft: boolean): Uint8Array {
       valueInfo('X', DataType.FLOAT, ['C', 'B', 'd']),
       valueInfo('MU', DataType.FLOAT, ['C', 1, 'd']),
       valueInfo('P', DataType.FLOAT, ['C', 'd', 'd']),
+    ],
+    outputs: [valueInfo('M', DataType.FLOAT, ['C', 'B'])],
+  });
+}
+
+/**
+ * Distances from a compact factor (precision-storage/): sqrt(|W (x - mu)|^2) per cell and
+ * image, W [C, d, d] lower triangular in float16 or int8 (with row scales RS [C, d]). For
+ * int8, x - mu is quantised per cell and image to int8 (scale: its largest magnitude / 127)
+ * and multiplied by onnxruntime's integer product as stored (exact int32 sums). float16 is
+ * widened to float32 one chunk at a time inside the graph (a transient of one chunk, never
+ * the model), then multiplied in float32.
+ */
+function factorDistanceGraph(storage: CompactStorage): Uint8Array {
+  const common: NodeSpec[] = [{ op: 'Sub', inputs: ['X', 'MU'], outputs: ['D'] }];
+  const tail: NodeSpec[] = [
+    { op: 'Mul', inputs: ['Y', 'Y'], outputs: ['Q'] },
+    { op: 'ReduceSum', inputs: ['Q', 'axis1'], outputs: ['S'], attributes: { keepdims: 0 } },
+    { op: 'Sqrt', inputs: ['S'], outputs: ['M'] },
+  ];
+  const half = storage === 'float16';
+  const product: NodeSpec[] = half
+    ? [
+        // onnxruntime's CPU float16 MatMul is several times slower than widening one chunk
+        // of W and using the float32 product (measured: bench/precision-head.ts)
+        { op: 'Transpose', inputs: ['D'], outputs: ['Dt'], attributes: { perm: [0, 2, 1] } },
+        { op: 'Cast', inputs: ['W'], outputs: ['W32'], attributes: { to: DataType.FLOAT } },
+        { op: 'MatMul', inputs: ['W32', 'Dt'], outputs: ['Y'] },
+      ]
+    : [
+        { op: 'Abs', inputs: ['D'], outputs: ['absD'] },
+        { op: 'ReduceMax', inputs: ['absD'], outputs: ['maxD'], attributes: { axes: [2], keepdims: 1 } },
+        // an all-zero difference must not divide by zero
+        { op: 'Max', inputs: ['maxD', 'tiny'], outputs: ['maxD0'] },
+        { op: 'Div', inputs: ['maxD0', 'levels'], outputs: ['scaleD'] },
+        { op: 'Div', inputs: ['D', 'scaleD'], outputs: ['Dn'] },
+        { op: 'Round', inputs: ['Dn'], outputs: ['Dr'] },
+        { op: 'Cast', inputs: ['Dr'], outputs: ['Dq'], attributes: { to: DataType.INT8 } },
+        { op: 'Transpose', inputs: ['Dq'], outputs: ['Dqt'], attributes: { perm: [0, 2, 1] } },
+        { op: 'MatMulInteger', inputs: ['W', 'Dqt'], outputs: ['Yi'] },
+        { op: 'Cast', inputs: ['Yi'], outputs: ['Yf'], attributes: { to: DataType.FLOAT } },
+        { op: 'Unsqueeze', inputs: ['RS', 'axis2'], outputs: ['RScol'] },
+        { op: 'Transpose', inputs: ['scaleD'], outputs: ['scaleDrow'], attributes: { perm: [0, 2, 1] } },
+        { op: 'Mul', inputs: ['RScol', 'scaleDrow'], outputs: ['scales'] },
+        { op: 'Mul', inputs: ['Yf', 'scales'], outputs: ['Y'] },
+      ];
+  return buildModel({
+    name: `factor-distance-${storage}`,
+    nodes: [...common, ...product, ...tail],
+    initializers: [
+      int64Tensor('axis1', [1], [1]),
+      ...(half
+        ? []
+        : [
+            int64Tensor('axis2', [1], [2]),
+            floatTensor('tiny', [], [1e-30]),
+            floatTensor('levels', [], [127]),
+          ]),
+    ],
+    inputs: [
+      valueInfo('X', DataType.FLOAT, ['C', 'B', 'd']),
+      valueInfo('MU', DataType.FLOAT, ['C', 1, 'd']),
+      valueInfo('W', half ? DataType.FLOAT16 : DataType.INT8, ['C', 'd', 'd']),
+      ...(half ? [] : [valueInfo('RS', DataType.FLOAT, ['C', 'd'])]),
     ],
     outputs: [valueInfo('M', DataType.FLOAT, ['C', 'B'])],
   });
@@ -122,7 +208,7 @@ function accumulateGraph(): Uint8Array {
  */
 function precisionGraph(inverseType: DataTypeCode): Uint8Array {
   const wide = inverseType === DataType.DOUBLE;
-  const inverse = wide
+  const inverse: NodeSpec[] = wide
     ? [
         { op: 'Cast', inputs: ['aScaled'], outputs: ['aScaled64'], attributes: { to: DataType.DOUBLE } },
         { op: 'Inverse', domain: 'com.microsoft', inputs: ['aScaled64'], outputs: ['inv64'] },
@@ -178,8 +264,44 @@ function precisionGraph(inverseType: DataTypeCode): Uint8Array {
   });
 }
 
+/**
+ * The first steps of precisionGraph without the inversion, for the blocked Cholesky path
+ * (block-inverse.ts): the scaled matrix D A D (written over S2), the scale D and the co-moments.
+ */
+function scaledCovarianceGraph(): Uint8Array {
+  const full = onnx.ModelProto.decode(precisionGraph(DataType.FLOAT));
+  const graph = full.graph as onnx.IGraphProto;
+  const keep = graph.node!.slice(
+    0,
+    graph.node!.findIndex((n) => n.opType === 'Inverse'),
+  );
+  graph.node = keep;
+  graph.output = [
+    valueInfo('aScaled', DataType.FLOAT, ['C', 'd', 'd']),
+    valueInfo('scale', DataType.FLOAT, ['C', 'd']),
+    valueInfo('COMOMENT', DataType.FLOAT, ['C', 'p']),
+  ];
+  graph.initializer = graph.initializer!.filter((t) => t.name !== 'half');
+  return onnx.ModelProto.encode(full).finish();
+}
+
 type HeadName =
-  'mahalanobis' | 'mahalanobisBatch' | 'project' | 'sandwich' | 'accumulate' | 'precision32' | 'precision64';
+  | 'mahalanobis'
+  | 'mahalanobisBatch'
+  | 'project'
+  | 'sandwich'
+  | 'accumulate'
+  | 'precision32'
+  | 'precision64'
+  | 'scaledCovariance'
+  | 'choleskySplit32'
+  | 'choleskySplit64'
+  | 'choleskyJoin32'
+  | 'choleskyJoin64'
+  | 'gram32'
+  | 'gram64'
+  | 'factorFloat16'
+  | 'factorInt8';
 
 const GRAPHS: Record<HeadName, () => Uint8Array> = {
   mahalanobis: () => mahalanobisGraph(false),
@@ -189,10 +311,19 @@ const GRAPHS: Record<HeadName, () => Uint8Array> = {
   accumulate: accumulateGraph,
   precision32: () => precisionGraph(DataType.FLOAT),
   precision64: () => precisionGraph(DataType.DOUBLE),
+  scaledCovariance: scaledCovarianceGraph,
+  choleskySplit32: () => choleskySplitGraph('float32'),
+  choleskySplit64: () => choleskySplitGraph('float64'),
+  choleskyJoin32: () => choleskyJoinGraph('float32'),
+  choleskyJoin64: () => choleskyJoinGraph('float64'),
+  gram32: () => gramGraph('float32'),
+  gram64: () => gramGraph('float64'),
+  factorFloat16: () => factorDistanceGraph('float16'),
+  factorInt8: () => factorDistanceGraph('int8'),
 };
 
 /** Heads with the contrib Inverse op run on CPU whatever the provider. */
-const CPU_ONLY: ReadonlySet<HeadName> = new Set(['precision32', 'precision64']);
+const CPU_ONLY: ReadonlySet<HeadName> = new Set(['precision32', 'precision64', 'scaledCovariance']);
 
 /**
  * Lazily created onnxruntime sessions for the heads. One instance per model user; call
@@ -240,6 +371,37 @@ export class BatchedLinalg {
       MU: new ort.Tensor('float32', mu, [cells, 1, dims]),
       P: new ort.Tensor('float32', precision, [cells, dims, dims]),
     });
+    return out.M.data as Float32Array;
+  }
+
+  /**
+   * Mahalanobis distance per cell and image from a compact factor (precision-storage/):
+   * x [C, B, d], w [C, d, d] as stored, rowScales [C, d] for int8; result [C, B].
+   */
+  async factorDistances(
+    x: Float32Array,
+    mu: Float32Array,
+    w: Uint16Array | Int8Array,
+    rowScales: Float32Array | undefined,
+    storage: CompactStorage,
+    cells: number,
+    batch: number,
+    dims: number,
+  ): Promise<Float32Array> {
+    const s = await this.session(storage === 'float16' ? 'factorFloat16' : 'factorInt8');
+    const feeds: Record<string, ort.Tensor> = {
+      X: new ort.Tensor('float32', x, [cells, batch, dims]),
+      MU: new ort.Tensor('float32', mu, [cells, 1, dims]),
+      W:
+        storage === 'float16'
+          ? new ort.Tensor('float16', w as Uint16Array, [cells, dims, dims])
+          : new ort.Tensor('int8', w as Int8Array, [cells, dims, dims]),
+    };
+    if (storage === 'int8') {
+      if (!rowScales) throw new Error('internal: an int8 factor needs its row scales');
+      feeds.RS = new ort.Tensor('float32', rowScales, [cells, dims]);
+    }
+    const out = await s.run(feeds);
     return out.M.data as Float32Array;
   }
 
@@ -297,8 +459,74 @@ export class BatchedLinalg {
     cells: number,
     dims: number,
     inverseType: 'float32' | 'float64',
-  ): Promise<{ precision: Float32Array; comoment: Float32Array }> {
+    method: InverseMethod = 'lu',
+    factor?: CompactStorage,
+  ): Promise<{ precision: Float32Array; comoment: Float32Array; factor?: CompactChunk }> {
+    if (method === 'cholesky' || factor)
+      return this.precisionByCholesky(s2, s1, n, eps, cells, dims, inverseType, factor);
     const s = await this.session(inverseType === 'float64' ? 'precision64' : 'precision32');
+    const feeds = this.precisionFeeds(s2, s1, n, eps, cells, dims);
+    const precision = new ort.Tensor('float32', s2, [cells, dims, dims]);
+    const out = await s.run(feeds, { PRECISION: precision, COMOMENT: null });
+    return { precision: s2, comoment: out.COMOMENT.data as Float32Array };
+  }
+
+  /**
+   * precision() by blocked Cholesky: the scaled matrix from the graph, inverted in the given
+   * arithmetic (block-inverse.ts), scaled back; written over s2 as by the LU path.
+   */
+  private async precisionByCholesky(
+    s2: Float32Array,
+    s1: Float32Array,
+    n: number,
+    eps: number,
+    cells: number,
+    dims: number,
+    inverseType: RealType,
+    factor?: CompactStorage,
+  ): Promise<{ precision: Float32Array; comoment: Float32Array; factor?: CompactChunk }> {
+    const prep = await this.session('scaledCovariance');
+    const out = await prep.run(this.precisionFeeds(s2, s1, n, eps, cells, dims), {
+      aScaled: new ort.Tensor('float32', s2, [cells, dims, dims]),
+      scale: null,
+      COMOMENT: null,
+    });
+    const bits = inverseType === 'float64' ? 64 : 32;
+    const sessions: CholeskySessions = {
+      split: await this.session(bits === 64 ? 'choleskySplit64' : 'choleskySplit32'),
+      join: await this.session(bits === 64 ? 'choleskyJoin64' : 'choleskyJoin32'),
+      gram: await this.session(bits === 64 ? 'gram64' : 'gram32'),
+    };
+    const scaled = bits === 64 ? Float64Array.from(s2) : s2;
+    const w = await choleskyInverse(scaled, cells, dims, sessions);
+    const scale = out.scale.data as Float32Array;
+    for (let c = 0; c < cells; c++) {
+      for (let i = 0; i < dims; i++) {
+        const row = (c * dims + i) * dims;
+        const si = scale[c * dims + i];
+        for (let j = 0; j < dims; j++) s2[row + j] = scaled[row + j] * si * scale[c * dims + j];
+      }
+    }
+    const comoment = out.COMOMENT.data as Float32Array;
+    if (!factor) return { precision: s2, comoment };
+    // P = S Ws^T Ws S for the scaled problem: the factor of P is Ws S (columns scaled)
+    for (let c = 0; c < cells; c++) {
+      for (let i = 0; i < dims; i++) {
+        const row = (c * dims + i) * dims;
+        for (let j = 0; j <= i; j++) w[row + j] *= scale[c * dims + j];
+      }
+    }
+    return { precision: s2, comoment, factor: compactFactor(w, cells, dims, factor) };
+  }
+
+  private precisionFeeds(
+    s2: Float32Array,
+    s1: Float32Array,
+    n: number,
+    eps: number,
+    cells: number,
+    dims: number,
+  ): Record<string, ort.Tensor> {
     const epsI = new Float32Array(dims * dims);
     for (let i = 0; i < dims; i++) epsI[i * dims + i] = eps;
     const s1Scaled = s1.map((v) => v / Math.sqrt(n));
@@ -314,9 +542,7 @@ export class BatchedLinalg {
       ),
       UPPER: this.upperIndices(dims),
     };
-    const precision = new ort.Tensor('float32', s2, [cells, dims, dims]);
-    const out = await s.run(feeds, { PRECISION: precision, COMOMENT: null });
-    return { precision: s2, comoment: out.COMOMENT.data as Float32Array };
+    return feeds;
   }
 
   /** W^T P W per cell: W is [C, d, m], P [C, d, d]; result [C, m, m]. */

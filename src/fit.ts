@@ -12,6 +12,7 @@ import { makeAnomalyMap } from './anomaly-map';
 import { openBackbone, storedBackboneSpec, type Backbone } from './backbone';
 import { BatchedLinalg } from './batched-linalg';
 import { heldOutDistances, leaveOneOutInPlace } from './calibration';
+import type { CompactStorage } from './precision-storage';
 import { needsShrinkage, shrinkageWarning } from './covariance-shrinkage';
 import { Embedder, randomChannels, semiOrthogonalMatrix } from './embedding';
 import { batches, embedBatch, extractFeatures } from './extractor';
@@ -22,6 +23,7 @@ import { cellDistances } from './scorer';
 import {
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
+  COMPACT_FORMAT_VERSION,
   type Calibration,
   type ModelHeader,
   type PadimModel,
@@ -442,6 +444,8 @@ async function finish(state: FitState, opts: FitOptions, prior?: PadimModel): Pr
     eps: opts.eps ?? prior?.header.eps ?? DEFAULTS.eps,
     keepComoment: opts.updatable ?? true,
     inversePrecision: opts.inversePrecision,
+    inverseMethod: opts.inverseMethod,
+    factor: compactStorageOf(opts, prior),
     onProgress: (done, total) => opts.onProgress?.({ phase: 'invert', done, total }),
   });
   const { count, shrinkage, ...arrays } = gaussian;
@@ -470,7 +474,27 @@ async function finish(state: FitState, opts: FitOptions, prior?: PadimModel): Pr
   );
   placeThreshold(model, calibration, budgetOf(opts));
   refuseDegenerate(model.header);
-  return model;
+  return withCompactStorage(model);
+}
+
+/** The compact storage asked for, or on an update without the option the prior model's. */
+function compactStorageOf(opts: FitOptions, prior?: PadimModel): CompactStorage | undefined {
+  const storage = opts.precisionStorage ?? prior?.header.precisionStorage ?? 'float32';
+  return storage === 'float32' ? undefined : storage;
+}
+
+/**
+ * The fitted model as stored: with a compact factor, the float32 inverses (needed up to here
+ * by the calibration) are dropped, so memory and file hold only the factor.
+ */
+function withCompactStorage(model: PadimModel): PadimModel {
+  const factor = model.gaussian.factor;
+  if (!factor) return model;
+  return {
+    ...model,
+    header: { ...model.header, formatVersion: COMPACT_FORMAT_VERSION, precisionStorage: factor.storage },
+    gaussian: { ...model.gaussian, precision: [] },
+  };
 }
 
 async function withBackbone<T>(
@@ -577,9 +601,12 @@ export async function updateModel(
       updatedAt: _u,
       shrinkage: _k,
       fitWarnings: _w,
+      // set again from the storage the update produces
+      precisionStorage: _ps,
       ...rest
     } = h;
-    state.header = rest;
+    // a compact model's version is set again with its storage (withCompactStorage)
+    state.header = { ...rest, formatVersion: MODEL_FORMAT_VERSION };
     state.size = h.input.size;
     if (h.alignment) state.aligner = new Aligner(h.alignment as AlignmentRecord);
     if (h.roi) state.roi = new Roi(h.roi);

@@ -13,7 +13,8 @@
  * A fitted model keeps its mean and co-moment (sum of (x-mean)(x-mean)^T), so more good
  * images can be merged in later (Chan et al.'s pairwise update) without refitting.
  */
-import { BatchedLinalg } from './batched-linalg';
+import { BatchedLinalg, type CompactChunk, type InverseMethod } from './batched-linalg';
+import type { CompactStorage } from './precision-storage';
 import { shrinkInPlace } from './covariance-shrinkage';
 import { chunkLength, defaultChunkCells, packedSize, type GaussianArrays } from './model';
 
@@ -52,6 +53,16 @@ export interface FinaliseOptions {
    * float64 up to AUTO_FLOAT64_MAX_DIMS and float32 above, where inversion dominates the fit.
    */
   inversePrecision?: InversePrecision;
+  /**
+   * Algorithm of the inversion: 'lu' (default), ORT's contrib Inverse; 'cholesky', blocked
+   * Cholesky whose heavy part is batched MatMuls (block-inverse.ts)
+   */
+  inverseMethod?: InverseMethod;
+  /**
+   * also compute the compact factor of each precision in this storage (precision-storage/;
+   * by the Cholesky inversion, whatever inverseMethod says)
+   */
+  factor?: CompactStorage;
   /** called after each chunk is inverted, with (chunksDone, chunksTotal) */
   onProgress?: (done: number, total: number) => void;
   /**
@@ -178,6 +189,7 @@ export class GaussianAccumulator {
     const mean = new Float64Array(this.cells * d);
     const precision: Float32Array[] = [];
     const comoment: Float32Array[] = [];
+    const factor: CompactChunk[] = [];
     const shrinkage = new Float64Array(opts.shrink ? this.cells : 0);
     opts.onProgress?.(0, this.chunks.length);
     for (let k = 0; k < this.chunks.length; k++) {
@@ -198,6 +210,8 @@ export class GaussianAccumulator {
           n,
           d,
           inverseType,
+          opts.inverseMethod,
+          opts.factor,
         );
         // the raw merged co-moment is what is stored (the next update merges statistics, not shrunk ones)
         if (opts.shrink) result.comoment = Float32Array.from(chunkComoment);
@@ -217,15 +231,28 @@ export class GaussianAccumulator {
             n,
             d,
             inverseType,
+            opts.inverseMethod,
+            opts.factor,
           );
           result.comoment = raw;
         } else {
           const s1 = Float32Array.from(sums.s1);
-          result = await this.linalg.precision(sums.s2, s1, total, opts.eps, n, d, inverseType);
+          result = await this.linalg.precision(
+            sums.s2,
+            s1,
+            total,
+            opts.eps,
+            n,
+            d,
+            inverseType,
+            opts.inverseMethod,
+            opts.factor,
+          );
         }
       }
       this.chunks[k] = null; // release the float64 sums of this chunk
       precision.push(result.precision);
+      if (result.factor) factor.push(result.factor);
       if (opts.keepComoment) comoment.push(result.comoment);
       opts.onProgress?.(k + 1, this.chunks.length);
     }
@@ -236,6 +263,17 @@ export class GaussianAccumulator {
       mean,
       precision,
       comoment: opts.keepComoment ? comoment : undefined,
+      ...(opts.factor
+        ? {
+            factor: {
+              storage: opts.factor,
+              chunks: factor.map((f) => f.values),
+              ...(opts.factor === 'int8'
+                ? { rowScales: factor.map((f) => f.rowScales as Float32Array) }
+                : {}),
+            },
+          }
+        : {}),
       count: total,
       ...(opts.shrink ? { shrinkage } : {}),
     };

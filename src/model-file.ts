@@ -10,7 +10,10 @@
  *   sections   each at a 64-byte aligned offset, zero padding between them, in the order
  *              mean (float64, cells*d), precision (float32, cells*d(d+1)/2: packed upper
  *              triangle per cell), comoment (float32, same packing, optional),
- *              projection (float32, D*d, optional)
+ *              projection (float32, D*d, optional); a compact model (header
+ *              precisionStorage, precision-storage/) has instead of precision: factor
+ *              (float16 or int8, cells*d(d+1)/2: packed lower triangle per cell) and, for
+ *              int8, factorScale (float32, cells*d: one scale per row)
  *   end        8 bytes  magic "PADIMEND" + 32 bytes SHA-256 of the H header bytes
  *
  * The trailer comes right after the last section, so the header alone fixes the file size:
@@ -32,6 +35,7 @@ import { writeAtomically } from './atomic-write';
 import {
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
+  COMPACT_FORMAT_VERSION,
   chunkLength,
   defaultChunkCells,
   gaussianCells,
@@ -41,6 +45,7 @@ import {
   type PadimModel,
 } from './model';
 import type { SizeChoice } from './input-size';
+import { expandLower, packLower, type CompactStorage } from './precision-storage';
 import { headerProblem } from './model-header-check';
 import type { Normalisation, SizeProtocol } from './types';
 
@@ -57,8 +62,8 @@ const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 /** Largest single read/write call; keeps every call well under the 2 GiB syscall limits. */
 const IO_PIECE_BYTES = 64 * 1024 * 1024;
 
-export type SectionName = 'mean' | 'precision' | 'comoment' | 'projection';
-export type SectionDType = 'float32' | 'float64';
+export type SectionName = 'mean' | 'precision' | 'comoment' | 'projection' | 'factor' | 'factorScale';
+export type SectionDType = 'float32' | 'float64' | 'float16' | 'int8';
 
 /** One entry of the header's `sections` table. */
 export interface SectionEntry {
@@ -114,7 +119,7 @@ function assertLittleEndian(): void {
     throw new Error('padim model files can only be read/written on little-endian hosts');
 }
 
-function bytesOf(a: Float32Array | Float64Array): Uint8Array {
+function bytesOf(a: Float32Array | Float64Array | Uint16Array | Int8Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
@@ -127,7 +132,7 @@ function alignUp(n: number): number {
 }
 
 function bytesPerElement(dtype: SectionDType): number {
-  return dtype === 'float64' ? 8 : 4;
+  return { float64: 8, float32: 4, float16: 2, int8: 1 }[dtype];
 }
 
 function chunkCount(g: Pick<GaussianArrays, 'cells' | 'chunkCells'>): number {
@@ -225,6 +230,29 @@ function assertChunks(chunks: Float32Array[], g: GaussianArrays, perCell: number
   });
 }
 
+/** A compact model: the factor's chunks and scales, the header naming its storage, no float32 inverse. */
+function validateFactor(model: PadimModel): void {
+  const { header: h, gaussian: g } = model;
+  const f = g.factor!;
+  if (h.precisionStorage !== f.storage)
+    throw invalidModel(
+      `header precisionStorage ${String(h.precisionStorage)} does not match the factor (${f.storage})`,
+    );
+  if (g.precision.length > 0) throw invalidModel('a model with a compact factor keeps no float32 precision');
+  const Kind = f.storage === 'float16' ? Uint16Array : Int8Array;
+  if (f.chunks.length !== chunkCount(g)) throw invalidModel(`factor has ${f.chunks.length} chunks`);
+  f.chunks.forEach((chunk, k) => {
+    if (!(chunk instanceof Kind) || chunk.length !== chunkLength(g, k) * g.dims * g.dims)
+      throw invalidModel(
+        `factor chunk ${k} must be a ${Kind.name} of ${chunkLength(g, k) * g.dims * g.dims} values`,
+      );
+  });
+  if (f.storage === 'int8') {
+    if (!f.rowScales) throw invalidModel('an int8 factor needs its row scales');
+    assertChunks(f.rowScales, g, g.dims, 'factor row scales');
+  }
+}
+
 /** Check that arrays and header agree, so a bad model fails before a temp file exists. */
 function validateModel(model: PadimModel): void {
   const { header: h, gaussian: g } = model;
@@ -241,7 +269,8 @@ function validateModel(model: PadimModel): void {
   if (!(g.mean instanceof Float64Array) || g.mean.length !== g.cells * g.dims) {
     throw invalidModel(`mean must be a Float64Array of ${g.cells * g.dims} values`);
   }
-  assertChunks(g.precision, g, g.dims * g.dims, 'precision');
+  if (g.factor) validateFactor(model);
+  else assertChunks(g.precision, g, g.dims * g.dims, 'precision');
   if (g.comoment) assertChunks(g.comoment, g, packedSize(g.dims), 'comoment');
   const projectionCount = h.embedding.totalChannels * g.dims;
   if (
@@ -256,10 +285,12 @@ function validateModel(model: PadimModel): void {
 function sectionSpecs(model: PadimModel): SectionSpec[] {
   const g = model.gaussian;
   const packed = g.cells * packedSize(g.dims);
-  const specs: SectionSpec[] = [
-    { name: 'mean', dtype: 'float64', count: g.cells * g.dims },
-    { name: 'precision', dtype: 'float32', count: packed },
-  ];
+  const specs: SectionSpec[] = [{ name: 'mean', dtype: 'float64', count: g.cells * g.dims }];
+  if (g.factor) {
+    specs.push({ name: 'factor', dtype: g.factor.storage, count: packed });
+    if (g.factor.storage === 'int8')
+      specs.push({ name: 'factorScale', dtype: 'float32', count: g.cells * g.dims });
+  } else specs.push({ name: 'precision', dtype: 'float32', count: packed });
   if (g.comoment) specs.push({ name: 'comoment', dtype: 'float32', count: packed });
   if (model.projection) specs.push({ name: 'projection', dtype: 'float32', count: model.projection.length });
   return specs;
@@ -281,7 +312,7 @@ function encodeHeader(header: ModelHeader, sections: SectionEntry[]): Buffer {
   const stored: ModelFileHeader = {
     ...header,
     format: MODEL_FORMAT,
-    formatVersion: MODEL_FORMAT_VERSION,
+    formatVersion: header.precisionStorage ? COMPACT_FORMAT_VERSION : MODEL_FORMAT_VERSION,
     sections,
   };
   return Buffer.from(JSON.stringify(stored), 'utf8');
@@ -337,9 +368,27 @@ async function writePrecision(out: SectionWriter, g: GaussianArrays): Promise<vo
   }
 }
 
+/** The factor's lower triangles, one chunk at a time through a reusable buffer. */
+async function writeFactor(out: SectionWriter, g: GaussianArrays): Promise<void> {
+  const f = g.factor!;
+  const p = packedSize(g.dims);
+  const size = Math.min(g.chunkCells, g.cells) * p;
+  const packed = f.storage === 'float16' ? new Uint16Array(size) : new Int8Array(size);
+  for (let k = 0; k < f.chunks.length; k++) {
+    const n = chunkLength(g, k);
+    packLower(f.chunks[k], n, g.dims, packed);
+    await out.write(bytesOf(packed.subarray(0, n * p)));
+  }
+}
+
 async function writeSectionBody(out: SectionWriter, name: SectionName, model: PadimModel): Promise<void> {
   const g = model.gaussian;
   switch (name) {
+    case 'factor':
+      return writeFactor(out, g);
+    case 'factorScale':
+      for (const chunk of g.factor!.rowScales!) await out.write(bytesOf(chunk));
+      return;
     case 'mean':
       return out.write(bytesOf(g.mean));
     case 'precision':
@@ -475,11 +524,13 @@ function parseHeader(path: string, bytes: Buffer): ModelFileHeader {
       `${path} is not a PaDiM model file (header format is not '${MODEL_FORMAT}')`,
     );
   }
-  if (h.formatVersion !== MODEL_FORMAT_VERSION) {
+  const expected = h.precisionStorage === undefined ? MODEL_FORMAT_VERSION : COMPACT_FORMAT_VERSION;
+  if (h.formatVersion !== expected) {
     throw new ModelFileError(
       'VERSION',
       path,
-      `model file ${path} was written by format version ${String(h.formatVersion)}; this version reads ${MODEL_FORMAT_VERSION}`,
+      `model file ${path} was written by format version ${String(h.formatVersion)}; this version reads ` +
+        `${MODEL_FORMAT_VERSION} (float32 precision) and ${COMPACT_FORMAT_VERSION} (compact precision storage)`,
     );
   }
   // optional fields added after version 1 check themselves (older files simply lack them)
@@ -510,12 +561,29 @@ function headerShape(path: string, h: ModelFileHeader): { cells: number; dims: n
   return { cells, dims, channels };
 }
 
-const SECTION_DTYPES: Record<SectionName, SectionDType> = {
-  mean: 'float64',
-  precision: 'float32',
-  comoment: 'float32',
-  projection: 'float32',
-};
+/** The dtype each section must have; the factor's is the header's precisionStorage. */
+function sectionDtypes(h: ModelFileHeader): Record<SectionName, SectionDType> {
+  return {
+    mean: 'float64',
+    precision: 'float32',
+    comoment: 'float32',
+    projection: 'float32',
+    factor: h.precisionStorage ?? 'float32',
+    factorScale: 'float32',
+  };
+}
+
+/** Sections a model must have: the mean and what scoring reads, for its storage. */
+function requiredSections(h: ModelFileHeader): SectionName[] {
+  switch (h.precisionStorage) {
+    case undefined:
+      return ['mean', 'precision'];
+    case 'float16':
+      return ['mean', 'factor'];
+    case 'int8':
+      return ['mean', 'factor', 'factorScale'];
+  }
+}
 
 /**
  * Check the sections table against the header's shapes (counts, dtypes, alignment, no
@@ -532,13 +600,18 @@ function checkSections(
     precision: cells * packedSize(dims),
     comoment: cells * packedSize(dims),
     projection: channels * dims,
+    factor: cells * packedSize(dims),
+    factorScale: cells * dims,
   };
+  const SECTION_DTYPES = sectionDtypes(h);
+  const required = requiredSections(h);
   if (!Array.isArray(h.sections)) throw corrupt(path, 'header has no sections table');
   const byName: Partial<Record<SectionName, SectionEntry>> = {};
   let end = headerEnd;
   for (const s of h.sections) {
     const name = s?.name;
-    if (!Object.hasOwn(SECTION_DTYPES, name) || byName[name])
+    const belongs = name === 'comoment' || name === 'projection' || required.includes(name);
+    if (!Object.hasOwn(SECTION_DTYPES, name) || byName[name] || !belongs)
       throw corrupt(path, `unexpected section '${String(name)}'`);
     const ok =
       s.dtype === SECTION_DTYPES[name] &&
@@ -553,7 +626,8 @@ function checkSections(
     byName[name] = s;
     end = s.offset + s.byteLength;
   }
-  if (!byName.mean || !byName.precision) throw corrupt(path, 'required sections mean/precision are missing');
+  if (required.some((name) => !byName[name]))
+    throw corrupt(path, `required sections ${required.join('/')} are missing`);
   return { byName, expectedSize: end + TRAILER_BYTES };
 }
 
@@ -718,11 +792,31 @@ async function readPrecision(src: SectionReader, g: GaussianArrays): Promise<voi
   }
 }
 
-/** comoment is stored exactly as held in memory: read each chunk straight into its array. */
-async function readComoment(src: SectionReader, g: GaussianArrays): Promise<Float32Array[]> {
+/** The factor's packed lower triangles, chunk by chunk, expanded to full matrices. */
+async function readFactor(src: SectionReader, g: GaussianArrays, storage: CompactStorage): Promise<void> {
+  const p = packedSize(g.dims);
+  const make = (n: number) => (storage === 'float16' ? new Uint16Array(n) : new Int8Array(n));
+  const packed = make(g.chunkCells * p);
+  const chunks: (Uint16Array | Int8Array)[] = [];
+  for (let k = 0; k < chunkCount(g); k++) {
+    const n = chunkLength(g, k);
+    await src.read(bytesOf(packed.subarray(0, n * p)));
+    const full = make(n * g.dims * g.dims);
+    expandLower(packed.subarray(0, n * p), n, g.dims, full);
+    chunks.push(full);
+  }
+  g.factor = { storage, chunks };
+}
+
+/** comoment (and an int8 factor's row scales) are stored as held in memory: each chunk read straight into its array. */
+async function readFloat32Chunks(
+  src: SectionReader,
+  g: GaussianArrays,
+  perCell = packedSize(g.dims),
+): Promise<Float32Array[]> {
   const chunks: Float32Array[] = [];
   for (let k = 0; k < chunkCount(g); k++) {
-    const chunk = new Float32Array(chunkLength(g, k) * packedSize(g.dims));
+    const chunk = new Float32Array(chunkLength(g, k) * perCell);
     await src.read(bytesOf(chunk));
     chunks.push(chunk);
   }
@@ -770,10 +864,18 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
     };
 
     await section(sections.mean!, (src) => src.read(bytesOf(gaussian.mean)));
-    await section(sections.precision!, (src) => readPrecision(src, gaussian));
+    const storage = header.precisionStorage;
+    if (storage === undefined) await section(sections.precision!, (src) => readPrecision(src, gaussian));
+    else await section(sections.factor!, (src) => readFactor(src, gaussian, storage));
+    if (storage === 'int8') {
+      await section(sections.factorScale!, async (src) => {
+        // per-cell rows, chunked like the matrices
+        gaussian.factor!.rowScales = await readFloat32Chunks(src, gaussian, dims);
+      });
+    }
     if (sections.comoment) {
       await section(sections.comoment, async (src) => {
-        gaussian.comoment = await readComoment(src, gaussian);
+        gaussian.comoment = await readFloat32Chunks(src, gaussian);
       });
     }
     let projection: Float32Array | undefined;

@@ -10,6 +10,7 @@
  */
 import { totalmem } from 'node:os';
 import { packedSize, type ModelHeader } from './model';
+import { storageBytesPerCell } from './precision-storage';
 import { SizeSpecError, validateNormalisation, validateSizeProtocol } from './preprocess';
 
 /**
@@ -130,16 +131,28 @@ function checkGrid(h: ModelHeader): string | undefined {
   return undefined;
 }
 
+/** A compact model names its storage, and its sections are the factor's, not the float32 inverse's. */
+function checkPrecisionStorage(h: ModelHeader, ctx: HeaderContext): string | undefined {
+  const storage = h.precisionStorage;
+  if (storage === undefined) return undefined;
+  if (storage !== 'float16' && storage !== 'int8')
+    return `precisionStorage ${JSON.stringify(storage)} must be 'float16' or 'int8'`;
+  if (ctx.sectionNames.includes('precision'))
+    return `precisionStorage '${storage}' with a float32 precision section (one or the other)`;
+  return undefined;
+}
+
 /** The arrays the header declares must be in the file, and their expanded form in memory. */
 function checkSizes(h: ModelHeader, ctx: HeaderContext): string | undefined {
   // with regions of interest the arrays hold their cells only (the record is checked in parseHeader)
   const cells = Array.isArray(h.roi?.cells) ? h.roi.cells.length : h.grid.height * h.grid.width;
   const d = h.embedding.dims;
-  const inFile = cells * d * 8 + cells * packedSize(d) * 4;
+  const operator = storageBytesPerCell(h.precisionStorage ?? 'float32', d);
+  const inFile = cells * d * 8 + cells * operator.file;
   if (inFile > ctx.fileBytes)
     return `the header declares ${inFile} bytes of arrays, more than the file's ${ctx.fileBytes} bytes`;
   const inMemory =
-    cells * d * 8 + cells * d * d * 4 + cells * packedSize(d) * 4 + h.embedding.totalChannels * d * 4;
+    cells * d * 8 + cells * operator.memory + cells * packedSize(d) * 4 + h.embedding.totalChannels * d * 4;
   const limit = ctx.memoryLimit ?? totalmem();
   if (inMemory > limit)
     return `the model needs ${(inMemory / 2 ** 30).toFixed(1)} GiB of memory, more than the ${(limit / 2 ** 30).toFixed(1)} GiB here`;
@@ -221,6 +234,7 @@ const HEADER_CHECKS: readonly HeaderCheck[] = [
   checkEmbedding,
   checkInput,
   checkGrid,
+  checkPrecisionStorage,
   checkSizes,
   checkStatistics,
   checkOptionalFields,

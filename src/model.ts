@@ -2,6 +2,7 @@
  * The fitted PaDiM model in memory: what the model file stores and what scoring needs.
  */
 import type { AlignmentRecord } from './alignment/reference';
+import type { CompactStorage, PrecisionFactor } from './precision-storage';
 import type { AutoSizeRecord } from './input-size';
 import type { RoiRecord } from './roi/record';
 import type { TailFit } from './threshold/tail';
@@ -9,6 +10,12 @@ import type { Normalisation, SizeProtocol } from './types';
 
 export const MODEL_FORMAT = 'padim-model';
 export const MODEL_FORMAT_VERSION = 1;
+/**
+ * The format version of compact models (header precisionStorage, precision-storage/): their
+ * sections differ, so a reader that knows only version 1 refuses them by version, clearly.
+ * Float32 models stay version 1, readable by every release.
+ */
+export const COMPACT_FORMAT_VERSION = 2;
 
 /** How the D concatenated backbone channels are reduced to d. */
 export type Reduction =
@@ -92,6 +99,11 @@ export interface ModelHeader {
   /** regularisation added to every covariance diagonal */
   eps: number;
   /**
+   * Present when scoring uses a compact factor of the precision instead of the float32 inverse
+   * covariances (precision-storage/): its storage. Absent (all older models): float32.
+   */
+  precisionStorage?: CompactStorage;
+  /**
    * Present when the covariances were shrunk because there were few training images for d
    * (see covariance-shrinkage.ts): the mean shrinkage intensity over cells, 0..1.
    */
@@ -131,8 +143,13 @@ export interface GaussianArrays {
   chunkCells: number;
   /** per-cell mean, [cells, dims] float64 */
   mean: Float64Array;
-  /** inverse covariance (Sigma + eps I)^-1 per cell, full symmetric, chunk k is [n_k, dims, dims] */
+  /**
+   * inverse covariance (Sigma + eps I)^-1 per cell, full symmetric, chunk k is [n_k, dims, dims];
+   * empty when the model keeps a compact factor instead
+   */
   precision: Float32Array[];
+  /** the compact factor of the precision that scoring uses instead (precision-storage/) */
+  factor?: PrecisionFactor;
   /**
    * Co-moment sum over training images of (x - mean)(x - mean)^T per cell, packed upper
    * triangle (row i holds columns i..d-1), chunk k is [n_k, dims*(dims+1)/2]. Kept so a

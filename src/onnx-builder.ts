@@ -6,7 +6,7 @@
 import { onnx } from 'onnx-proto';
 
 /** ONNX TensorProto.DataType codes used here. */
-export const DataType = { FLOAT: 1, INT64: 7, DOUBLE: 11 } as const;
+export const DataType = { FLOAT: 1, INT8: 3, INT32: 6, INT64: 7, FLOAT16: 10, DOUBLE: 11 } as const;
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
 /** A dimension: a fixed size or a symbolic name (dynamic). */

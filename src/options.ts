@@ -2,6 +2,8 @@
  * Options shared by fitting and scoring, with the defaults a user gets when they say nothing.
  */
 import type { AlignMode } from './alignment/reference';
+import type { InverseMethod } from './batched-linalg';
+import type { PrecisionStorage } from './precision-storage';
 import type { InversePrecision } from './gaussian';
 import type { RoiSpec } from './roi/spec';
 import { DEFAULT_AUTO_SHORT, type SizeChoice } from './input-size';
@@ -66,6 +68,14 @@ export interface FitOptions extends BackboneChoice, RuntimeOptions {
   shrinkage?: 'auto' | 'off';
   /** arithmetic of the covariance inversion (see gaussian.ts); default 'auto' */
   inversePrecision?: InversePrecision;
+  /** algorithm of the covariance inversion: 'lu' (default) or 'cholesky' (see gaussian.ts) */
+  inverseMethod?: InverseMethod;
+  /**
+   * what the model keeps for scoring (precision-storage/): 'float32' inverse covariances, or a
+   * triangular factor in 'float16' or 'int8' (1/2 and 1/4 of the memory); an update keeps the
+   * model's own unless given
+   */
+  precisionStorage?: PrecisionStorage;
   /**
    * how many of the training images (the last ones) get a leave-one-out score after the fit,
    * from a second backbone pass (calibration.ts); default all; 0: only the last batch's

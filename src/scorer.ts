@@ -96,13 +96,17 @@ export async function cellDistances(
   const d = g.dims;
   const b = embeddings.length;
   const out = embeddings.map(() => new Float32Array(g.cells));
-  for (let k = 0; k < g.precision.length; k++) {
+  const chunks = g.factor?.chunks.length ?? g.precision.length;
+  for (let k = 0; k < chunks; k++) {
     const n = chunkLength(g, k);
     const first = k * g.chunkCells;
     // X [n, b, d]: this chunk's cells for every image
     const x = chunkBatch(embeddings, first, n, d);
     const mu = meanF32.subarray(first * d, (first + n) * d);
-    const dist = await linalg.mahalanobis(x, mu, g.precision[k], n, b, d);
+    const f = g.factor;
+    const dist = f
+      ? await linalg.factorDistances(x, mu, f.chunks[k], f.rowScales?.[k], f.storage, n, b, d)
+      : await linalg.mahalanobis(x, mu, g.precision[k], n, b, d);
     scatterDistances(out, dist, first, n);
   }
   return out;

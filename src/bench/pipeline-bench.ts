@@ -12,6 +12,7 @@ import { fitModel } from '../fit';
 import { describeSize } from '../input-size';
 import { listImageFiles } from '../image-files';
 import type { FitOptions } from '../options';
+import { storageBytesPerCell } from '../precision-storage';
 import { prepareImage } from '../preprocess';
 import { Scorer } from '../scorer';
 import { writeSyntheticDataset } from '../synthetic';
@@ -148,7 +149,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       await scorer.dispose();
     }
     const g = model.gaussian;
-    const precisionMB = (g.cells * g.dims * g.dims * 4) / 1e6;
+    // the bytes scoring reads: float32 inverses or a compact factor (precision-storage/)
+    const precisionMB = (g.cells * storageBytesPerCell(h.precisionStorage ?? 'float32', g.dims).memory) / 1e6;
     const distanceFloorMsPerImage = (precisionMB / 1e3 / bandwidthGBs / b) * 1000;
     const stages = {
       decodeMs: median(t.decode),
@@ -158,7 +160,13 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       pipelineMs: median(t.pipeline),
     };
     const modelBytes =
-      g.mean.byteLength + [...g.precision, ...(g.comoment ?? [])].reduce((s, a) => s + a.byteLength, 0);
+      g.mean.byteLength +
+      [
+        ...g.precision,
+        ...(g.comoment ?? []),
+        ...(g.factor?.chunks ?? []),
+        ...(g.factor?.rowScales ?? []),
+      ].reduce((s, a) => s + a.byteLength, 0);
     return {
       config: {
         backbone: h.backbone.id,

@@ -19,6 +19,7 @@ import type { ModelHeader } from '../model';
 import type { FitOptions, Progress } from '../options';
 import { describeSize, parseSizeChoice } from '../input-size';
 import { parseSize } from '../preprocess';
+import { PRECISION_STORAGES } from '../precision-storage';
 import { Scorer, type ScoreResult } from '../scorer';
 import { describeThreshold, formatRate, thresholdLine } from '../threshold';
 import type { ProviderName } from '../types';
@@ -121,7 +122,12 @@ Run 'padim <command> --help' for the command's options.`,
   --recursive         look for images in sub-folders too
   --compact           do not keep the statistics needed by 'padim update' (smaller file)
   --inverse P         covariance inversion arithmetic: auto (default: float64 up to d=256,
-                      float32 after scaling above), float64, float32${ALIGN_HELP}
+                      float32 after scaling above), float64, float32
+  --inversion M       covariance inversion algorithm: lu (default: onnxruntime's LU) or
+                      cholesky (blocked Cholesky as batched MatMuls)
+  --precision-storage S  what the model keeps for scoring: float32 (default: inverse
+                      covariances), float16 or int8 (a triangular factor of them: 1/2 or 1/4
+                      of the memory, scores within about 1e-4 or 1e-2 relative)${ALIGN_HELP}
   --false-alarm-rate R  the false-alarm budget the suggested threshold is set for, as a
                       fraction or a percentage (default 1%): read from every training image's
                       leave-one-out score and an exponential tail fitted to the highest
@@ -232,6 +238,8 @@ const FIT_OPTIONS: Options = {
   batch: { type: 'string' },
   compact: { type: 'boolean' },
   inverse: { type: 'string' },
+  inversion: { type: 'string' },
+  'precision-storage': { type: 'string' },
   shrinkage: { type: 'string' },
   'false-alarm-rate': { type: 'string' },
   'held-out': { type: 'string' },
@@ -287,6 +295,12 @@ function fitOptions(v: ParsedValues, io: Io, reporter: ProgressReporter): FitOpt
       'float64',
       'float32',
     ] as const),
+    inverseMethod: choiceOption(v.inversion as string | undefined, 'inversion', ['lu', 'cholesky'] as const),
+    precisionStorage: choiceOption(
+      v['precision-storage'] as string | undefined,
+      'precision-storage',
+      PRECISION_STORAGES,
+    ),
     shrinkage: choiceOption(v.shrinkage as string | undefined, 'shrinkage', ['auto', 'off'] as const),
     falseAlarmRate: rateOption(v['false-alarm-rate'] as string | undefined),
     heldOutImages: intOption(v['held-out'] as string | undefined, 'held-out', 0),
@@ -477,6 +491,8 @@ async function cmdInfo(argv: string[], io: Io): Promise<void> {
   io.out(
     `embedding   d=${h.embedding.dims} of D=${h.embedding.totalChannels} (${h.embedding.reduction.kind}), grid ${h.grid.width}x${h.grid.height}, eps ${h.eps}`,
   );
+  if (h.precisionStorage)
+    io.out(`precision   ${h.precisionStorage} triangular factor (compact model: --precision-storage)`);
   io.out(
     `training    ${h.nTrain} images, created ${h.createdAt}${h.updatedAt ? `, updated ${h.updatedAt}` : ''}`,
   );
