@@ -217,6 +217,29 @@ describe('device head (inverse covariances held by the execution provider)', fun
         await scorer.dispose();
       }
     });
+    it('a model fitted with compact (int8) storage keeps streaming under head: device, with one warning', async () => {
+      const fitted = await fitModel(images(12, 7), {
+        backbone: path.join(dir, 'generated.onnx'),
+        dims: 100,
+        size: { kind: 'resize', width: 64, height: 64 },
+        threads: 1,
+        heldOutImages: 0,
+        precisionStorage: 'int8',
+      });
+      assert.ok(fitted.gaussian.factor, 'the fit kept a compact factor');
+      const stream = await Scorer.open(fitted, { threads: 1, head: 'stream' });
+      const warnings: string[] = [];
+      const device = await Scorer.open(fitted, { threads: 1, head: 'device', log: (m) => warnings.push(m) });
+      try {
+        assert.equal(device.deviceHead, undefined);
+        assert.equal(warnings.length, 1, warnings.join('\n'));
+        assert.match(warnings[0], /compact/);
+        assertSameScores(await device.scoreBatch(test), await stream.scoreBatch(test));
+      } finally {
+        await stream.dispose();
+        await device.dispose();
+      }
+    });
   });
 
   describe('choice', () => {

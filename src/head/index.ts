@@ -45,8 +45,12 @@ export interface OpenHeadOptions extends Omit<DeviceHeadOptions, 'provider'> {
   log?: (message: string) => void;
 }
 
-/** Every chunk float32: the device head's graphs hold float32 initializers only. */
+/**
+ * Every chunk a float32 inverse: the device head's graphs hold float32 initializers only. A
+ * model with a compact factor (precision-storage/) keeps no inverses at all.
+ */
 function allFloat32(g: GaussianArrays): boolean {
+  if (g.factor) return false;
   return g.precision.every((p) => (p as unknown) instanceof Float32Array);
 }
 
