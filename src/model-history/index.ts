@@ -51,11 +51,17 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
   const tmp = `${to}.tmp-${process.pid}`;
   await fsp.rm(tmp, { force: true });
   try {
-    await fsp.link(from, tmp);
-  } catch {
-    await fsp.copyFile(from, tmp);
+    try {
+      await fsp.link(from, tmp);
+    } catch {
+      await fsp.copyFile(from, tmp);
+    }
+    await fsp.rename(tmp, to);
+  } catch (err) {
+    // a copy cut short (a full disk) must not stay behind
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
   }
-  await fsp.rename(tmp, to);
 }
 
 /** The versions as listed, or a fresh list when the index is damaged (set aside, with a warning). */
@@ -136,7 +142,9 @@ async function keepCurrent(
 
 /**
  * Saves `model` at `modelPath` atomically (saveModel), keeping the model it replaces as a version.
- * The history is written first; if saving the new model then fails, the current file is as it was.
+ * The old file is linked into the history before the save (afterwards its name holds the new
+ * model), but listed and pruned only once the new model is saved: a save that fails (a full
+ * disk) leaves the model file and the history as they were.
  */
 export async function saveModelVersion(
   modelPath: string,
@@ -147,8 +155,34 @@ export async function saveModelVersion(
   const log = opts.log ?? (() => {});
   const current = keep > 0 ? await currentVersion(modelPath, log) : undefined;
   // a first fit (no file yet) has nothing to keep and makes no history folder
-  if (current) await prune(modelPath, await keepCurrent(modelPath, current, log), keep);
-  await saveModel(modelPath, model);
+  if (!current) return saveModel(modelPath, model);
+  const dir = historyDir(modelPath);
+  const kept = path.join(dir, current.file);
+  const madeDir = !(await exists(dir));
+  const linkedNow = !(await exists(kept));
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+    if (linkedNow) await linkOrCopy(modelPath, kept);
+    await saveModel(modelPath, model);
+  } catch (err) {
+    if (linkedNow) await fsp.rm(kept, { force: true }).catch(() => undefined);
+    if (madeDir) await fsp.rmdir(dir).catch(() => undefined);
+    throw err;
+  }
+  try {
+    const versions = await versionsForWriting(modelPath, log);
+    await prune(modelPath, [current, ...versions.filter((v) => v.id !== current.id)], keep);
+  } catch (err) {
+    // the new model is saved and in use: a history that cannot be written is worth a warning only
+    log(`${modelPath} was saved, but its history could not be updated: ${(err as Error).message}`);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fsp.access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 export interface RollbackResult {
