@@ -223,7 +223,9 @@ export class Scorer {
    * Scores images in batches and hands each result, or the error of an image that could not be
    * scored, to the handlers as it comes, keeping none: memory stays that of one batch however
    * many images there are. A batch that fails is scored again image by image, so one bad file
-   * costs only itself. Handlers may be async (writing a heatmap); they are awaited in order.
+   * costs only itself. Handlers may be async (writing a heatmap); they are awaited in order. A
+   * result handler that throws (a heatmap that cannot be written: a full disk) makes that image
+   * a failure, handed to onError, and the run goes on.
    */
   async scoreEach(
     inputs: ImageInput[],
@@ -249,8 +251,13 @@ export class Scorer {
           failed++;
           await handlers.onError(r, start + k);
         } else {
-          scored++;
-          await handlers.onResult(r, start + k);
+          try {
+            await handlers.onResult(r, start + k);
+            scored++;
+          } catch (err) {
+            failed++;
+            await handlers.onError(asError(err), start + k);
+          }
         }
       }
     }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import sharp from 'sharp';
+import { seededRng } from '../../src/random';
 import type { RawImage } from '../../src/types';
 import { fitSmallModel, helper, testData, type TestData } from '../nodes/fixtures';
 
@@ -229,5 +230,17 @@ export class Outcomes {
     const end = Date.now() + ms;
     while (Date.now() < end && !ids.every((id) => this.has(id))) await new Promise((r) => setTimeout(r, 5));
     return ids.filter((id) => !this.has(id));
+  }
+}
+
+/** Varied 64x64 PNGs: a shared texture with per-image noise (good parts of one product). */
+export async function writeNoisyImages(dir: string, count: number): Promise<void> {
+  const rng = seededRng(2000);
+  const base = Buffer.from(Array.from({ length: 64 * 64 * 3 }, () => 64 + Math.floor(rng() * 128)));
+  for (let i = 0; i < count; i++) {
+    const img = Buffer.from(base.map((v) => Math.max(0, Math.min(255, v + Math.floor(rng() * 24) - 12))));
+    await sharp(img, { raw: { width: 64, height: 64, channels: 3 } })
+      .png()
+      .toFile(path.join(dir, `${String(i).padStart(4, '0')}.png`));
   }
 }

@@ -15,25 +15,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import sharp from 'sharp';
-import { seededRng } from '../../src/random';
 import { tempDir } from '../helpers';
+import { writeNoisyImages } from './fault-kit';
 
 const CHILD = path.join(__dirname, 'fit-rss-child.js');
 const SMALL = 200;
 const LARGE = 2000;
-
-/** Varied 64x64 PNGs: a shared texture with per-image noise (good parts of one product). */
-async function writeImages(dir: string, count: number): Promise<void> {
-  const rng = seededRng(2000);
-  const base = Buffer.from(Array.from({ length: 64 * 64 * 3 }, () => 64 + Math.floor(rng() * 128)));
-  for (let i = 0; i < count; i++) {
-    const img = Buffer.from(base.map((v) => Math.max(0, Math.min(255, v + Math.floor(rng() * 24) - 12))));
-    await sharp(img, { raw: { width: 64, height: 64, channels: 3 } })
-      .png()
-      .toFile(path.join(dir, `${String(i).padStart(4, '0')}.png`));
-  }
-}
 
 function fitInChild(dir: string, count: number): Promise<{ images: number; maxRssKiB: number; ms: number }> {
   return new Promise((resolve, reject) => {
@@ -57,7 +44,7 @@ describe('faults: fit memory stays flat with the number of images (issue 14)', f
   let dir: string;
   before(async () => {
     dir = tempDir('padim-fit-rss-');
-    await writeImages(dir, LARGE);
+    await writeNoisyImages(dir, LARGE);
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
