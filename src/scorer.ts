@@ -117,7 +117,6 @@ function asError(err: unknown): Error {
 }
 
 export class Scorer {
-  private readonly meanF32: Float32Array;
   /** the aspect warning goes to the log once per scorer; every result still carries it */
   private aspectWarned = false;
   /** regions given at scoring (ScorerOptions.roi), and their masks per input geometry */
@@ -129,6 +128,8 @@ export class Scorer {
     readonly backbone: Backbone,
     readonly linalg: BatchedLinalg,
     readonly embedder: Embedder,
+    /** the Gaussians' means in float32, the copy both heads read (made once per scorer) */
+    private readonly meanF32: Float32Array,
     private readonly maxPixels?: number,
     private readonly batchSize = 8,
     private readonly log?: (message: string) => void,
@@ -137,9 +138,7 @@ export class Scorer {
     readonly deviceHead?: DeviceHead,
     /** the model's regions: its Gaussians are for their cells only */
     private readonly roi = model.header.roi ? new Roi(model.header.roi) : undefined,
-  ) {
-    this.meanF32 = Float32Array.from(model.gaussian.mean);
-  }
+  ) {}
 
   /** Per-cell distances of a batch of embeddings, by the device head when there is one. */
   distances(embeddings: Float32Array[]): Promise<Float32Array[]> {
@@ -190,6 +189,7 @@ export class Scorer {
         backbone,
         linalg,
         embedder,
+        meanF32,
         opts.maxPixels,
         opts.batchSize,
         opts.log,
