@@ -12,8 +12,10 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Aligner } from '../src/alignment/aligner';
 import type { AlignMode } from '../src/alignment/reference';
+import { median } from '../src/bench/floors';
 import { readCategory } from '../src/dataset';
 import { evaluate, type EvaluationReport } from '../src/evaluate';
+import { caughtAtFalseAlarmRate, type BinaryLabel } from '../src/metrics';
 import { fitModel } from '../src/fit';
 import type { FitOptions } from '../src/options';
 import { prepareImage } from '../src/preprocess';
@@ -41,21 +43,10 @@ interface Result extends Row {
   motionError?: { shiftPxMedian: number; shiftPxMax: number; angleDegMedian: number; angleDegMax: number };
 }
 
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length === 0
-    ? 0
-    : s.length % 2
-      ? s[(s.length - 1) / 2]
-      : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-/** Share of defects above the (1 - fpr) quantile of the good images' scores. */
+/** Share of defects caught at the threshold that lets `fpr` of the good images through as false alarms. */
 function caught(good: number[], bad: number[], fpr: number): number {
-  const s = [...good].sort((a, b) => b - a);
-  const allowed = Math.floor(fpr * s.length);
-  const limit = s[Math.min(allowed, s.length - 1)];
-  return bad.filter((v) => v > limit).length / Math.max(1, bad.length);
+  const labels: BinaryLabel[] = [...good.map((): BinaryLabel => 0), ...bad.map((): BinaryLabel => 1)];
+  return caughtAtFalseAlarmRate([...good, ...bad], labels, fpr).caught;
 }
 
 async function run(
@@ -132,7 +123,7 @@ async function run(
           motionError: {
             shiftPxMedian: median(shiftErr),
             shiftPxMax: Math.max(...shiftErr),
-            angleDegMedian: median(angleErr),
+            angleDegMedian: angleErr.length ? median(angleErr) : 0,
             angleDegMax: angleErr.length ? Math.max(...angleErr) : 0,
           },
         }

@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openBackbone, type Backbone } from '../src/backbone';
+import { median } from '../src/bench/floors';
 import { importFile } from '../src/models/store';
 
 interface Case {
@@ -41,12 +42,6 @@ const CASES: Case[] = [
   { name: 'resnet50v2 256x256', spec: 'resnet50v2', width: 256, height: 256 },
   { name: 'squeezenet 256x256', spec: 'squeezenet', width: 256, height: 256 },
 ];
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
