@@ -20,12 +20,12 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DecisionArchive, treeBytes, type ArchiveFile } from '../src/archive';
 import { median } from '../src/bench/floors';
-import { readCategory } from '../src/dataset';
-import { fitModel } from '../src/fit';
-import { saveModel } from '../src/model-file';
-import { historyBytes, historyDir, readVersions, saveModelVersion } from '../src/model-history';
+import { readCategory } from '../src/eval/dataset';
+import { fitModel } from '../src/padim/fit';
+import { saveModel } from '../src/model/model-file';
+import { historyBytes, historyDir, readVersions, saveModelVersion } from '../src/model/history';
 import { buildResult, type InspectionResult } from '../src/node-support/result';
-import { writeSyntheticDataset } from '../src/synthetic';
+import { writeSyntheticDataset } from '../src/synthetic/synthetic';
 
 const { values: args } = parseArgs({
   options: { runs: { type: 'string' }, records: { type: 'string' }, json: { type: 'string' } },

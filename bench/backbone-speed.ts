@@ -11,9 +11,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { openBackbone, type Backbone } from '../src/backbone';
+import { openBackbone, type Backbone } from '../src/backbone/backbone';
 import { median } from '../src/bench/floors';
-import { importFile } from '../src/models/store';
+import { importFile } from '../src/backbone/registry/store';
 
 interface Case {
   name: string;

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EvaluationReport } from '../src/evaluate';
+import type { EvaluationReport } from '../src/eval/evaluate';
 
 type Report = EvaluationReport & {
   model: { backbone: string; layers: string[]; dims: number; size: string };

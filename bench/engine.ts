@@ -15,9 +15,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { median, measureBandwidth, measureMatmul } from '../src/bench/floors';
-import { readCategory } from '../src/dataset';
-import { loadModel } from '../src/model-file';
-import { Scorer } from '../src/scorer';
+import { readCategory } from '../src/eval/dataset';
+import { loadModel } from '../src/model/model-file';
+import { Scorer } from '../src/padim/scorer';
 
 const SHARED = path.resolve(__dirname, '../../../shared');
 

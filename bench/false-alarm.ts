@@ -17,12 +17,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readCategory } from '../src/dataset';
-import { describeScores, fitModel, suggestThreshold } from '../src/fit';
-import { operatingPoint } from '../src/metrics';
+import { readCategory } from '../src/eval/dataset';
+import { describeScores, fitModel, suggestThreshold } from '../src/padim/fit';
+import { operatingPoint } from '../src/eval/metrics';
 import type { FitOptions } from '../src/options';
-import { Scorer } from '../src/scorer';
-import { writeSyntheticDataset } from '../src/synthetic';
+import { Scorer } from '../src/padim/scorer';
+import { writeSyntheticDataset } from '../src/synthetic/synthetic';
 import { expectedFalseAlarmRate, falseAlarmInterval, thresholdForFalseAlarmRate } from '../src/threshold';
 
 const BUDGETS = [0.001, 0.005, 0.01, 0.02, 0.05, 0.1];

@@ -5,10 +5,10 @@
  *     "storage": "float32", "compact": false }
  */
 import * as path from 'node:path';
-import { readCategory } from '../src/dataset';
-import { fitModel } from '../src/fit';
-import { saveModel } from '../src/model-file';
-import { storageBytesPerCell, type PrecisionStorage } from '../src/precision-storage';
+import { readCategory } from '../src/eval/dataset';
+import { fitModel } from '../src/padim/fit';
+import { saveModel } from '../src/model/model-file';
+import { storageBytesPerCell, type PrecisionStorage } from '../src/model/precision-storage';
 
 async function main(): Promise<void> {
   const o = JSON.parse(process.argv[2]) as {

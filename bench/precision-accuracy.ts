@@ -14,12 +14,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readCategory } from '../src/dataset';
-import { evaluate } from '../src/evaluate';
-import { fitModel } from '../src/fit';
-import type { PrecisionStorage } from '../src/precision-storage';
-import { Scorer } from '../src/scorer';
-import { writeSyntheticDataset } from '../src/synthetic';
+import { readCategory } from '../src/eval/dataset';
+import { evaluate } from '../src/eval/evaluate';
+import { fitModel } from '../src/padim/fit';
+import type { PrecisionStorage } from '../src/model/precision-storage';
+import { Scorer } from '../src/padim/scorer';
+import { writeSyntheticDataset } from '../src/synthetic/synthetic';
 
 const SHARED = path.resolve(__dirname, '../../../shared');
 const R50 = path.join(SHARED, 'models', 'resnet50v2-stage1to3-fp32.onnx');

@@ -15,13 +15,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
-import { BatchedLinalg, type InverseMethod } from '../src/batched-linalg';
+import { BatchedLinalg, type InverseMethod } from '../src/linalg/batched-linalg';
 import { median, measureBandwidth, measureMatmul } from '../src/bench/floors';
-import { GaussianAccumulator } from '../src/gaussian';
-import type { GaussianArrays, PadimModel } from '../src/model';
-import { storageBytesPerCell, type PrecisionStorage } from '../src/precision-storage';
-import { gaussianSample, seededRng } from '../src/random';
-import { cellDistances } from '../src/scorer';
+import { GaussianAccumulator } from '../src/padim/gaussian';
+import type { GaussianArrays, PadimModel } from '../src/model/model';
+import { storageBytesPerCell, type PrecisionStorage } from '../src/model/precision-storage';
+import { gaussianSample, seededRng } from '../src/math/random';
+import { cellDistances } from '../src/padim/scorer';
 
 const GRID64_CELLS = 4096;
 

@@ -13,10 +13,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readCategory } from '../src/dataset';
-import { fitModel } from '../src/fit';
-import { saveModel } from '../src/model-file';
-import { writeSyntheticDataset } from '../src/synthetic';
+import { readCategory } from '../src/eval/dataset';
+import { fitModel } from '../src/padim/fit';
+import { saveModel } from '../src/model/model-file';
+import { writeSyntheticDataset } from '../src/synthetic/synthetic';
 import { Mosquitto, mosquittoPath } from '../test/support/mosquitto';
 import { Cameras, ResultCollector, ScoreWorker } from '../test/support/score-workers';
 

@@ -14,10 +14,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FitCancelledError, fitModel, updateModel } from '../src/fit';
-import type { PadimModel } from '../src/model';
-import { loadModel } from '../src/model-file';
-import { DEFAULT_KEEP_VERSIONS, rollbackModel, saveModelVersion } from '../src/model-history';
+import { FitCancelledError, fitModel, updateModel } from '../src/padim/fit';
+import type { PadimModel } from '../src/model/model';
+import { loadModel } from '../src/model/model-file';
+import { DEFAULT_KEEP_VERSIONS, rollbackModel, saveModelVersion } from '../src/model/history';
 import { CollectedImages, collectLimits } from '../src/node-support/collected-images';
 import { listFolderImages } from '../src/node-support/folder-images';
 import { imageFromPayload } from '../src/node-support/image-input';

@@ -7,8 +7,8 @@
  * under the node. The node's button turns the preview on and off through an admin endpoint.
  */
 import sharp from 'sharp';
-import { mapToOriginal } from '../src/anomaly-map';
-import { encodeRgb, loadRgb, overlay, type HeatmapOptions, type RgbImage } from '../src/heatmap';
+import { mapToOriginal } from '../src/padim/anomaly-map';
+import { encodeRgb, loadRgb, overlay, type HeatmapOptions, type RgbImage } from '../src/render/heatmap';
 import { asRawImage } from '../src/node-support/image-input';
 import { drawLabel } from '../src/node-support/label-font';
 import { joinUnnormalised } from '../src/node-support/path-policy';

@@ -3,7 +3,7 @@
  * dims, input size) and run (execution provider, threads). Fit and score nodes that choose the
  * same configuration share one loaded model; see src/node-support/model-registry.ts.
  */
-import { modelsDir } from '../src/models/store';
+import { modelsDir } from '../src/backbone/registry/store';
 import { backboneCatalogue, PullJobs, PullRefused } from '../src/node-support/backbone-catalogue';
 import { parseModelSettings, type ModelFields, type ModelSettings } from '../src/node-support/model-settings';
 import { maxPixelsSetting } from './lib/max-pixels';

@@ -8,7 +8,7 @@
  * the threshold on them (GET /padim-threshold/<id>/histogram, src/node-support/score-histogram.ts).
  */
 import { buildAlarm, defectArea } from '../src/node-support/alarm';
-import { readModelHeader } from '../src/model-file';
+import { readModelHeader } from '../src/model/model-file';
 import { buildResult } from '../src/node-support/result';
 import { histogramView, type HistogramScale } from '../src/node-support/score-histogram';
 import { ScoreRing } from '../src/node-support/score-ring';

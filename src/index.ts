@@ -1,18 +1,18 @@
 /**
  * The public API of the core: everything PaDiM computes, with no Node-RED in it.
  */
-export { fitModel, updateModel, FitCancelledError, describeScores, suggestThreshold } from './fit';
-export { Scorer, type ScoreResult, type ScorerOptions } from './scorer';
-export { loadModel, saveModel, readModelHeader, ModelFileError } from './model-file';
-export type { PadimModel, ModelHeader, GaussianArrays, ScoreDistribution, Calibration } from './model';
-export { openBackbone, type Backbone } from './backbone';
-export { PRESETS } from './presets';
-export { prepareImage, parseSize, ImageInputError } from './preprocess';
-export { makeAnomalyMap, mapToOriginal, upsampleBilinear, gaussianBlur } from './anomaly-map';
-export { renderHeatmap, overlay, loadRgb, encodeRgb, type HeatmapOptions } from './heatmap';
-export { readCategory, type CategoryDataset } from './dataset';
-export { evaluate, type EvaluationReport } from './evaluate';
-export * as metrics from './metrics';
-export { writeSyntheticDataset, generateTexture, addDefect, TEXTURE_KINDS, DEFECT_KINDS } from './synthetic';
+export { fitModel, updateModel, FitCancelledError, describeScores, suggestThreshold } from './padim/fit';
+export { Scorer, type ScoreResult, type ScorerOptions } from './padim/scorer';
+export { loadModel, saveModel, readModelHeader, ModelFileError } from './model/model-file';
+export type { PadimModel, ModelHeader, GaussianArrays, ScoreDistribution, Calibration } from './model/model';
+export { openBackbone, type Backbone } from './backbone/backbone';
+export { PRESETS } from './backbone/presets';
+export { prepareImage, parseSize, ImageInputError } from './image/preprocess';
+export { makeAnomalyMap, mapToOriginal, upsampleBilinear, gaussianBlur } from './padim/anomaly-map';
+export { renderHeatmap, overlay, loadRgb, encodeRgb, type HeatmapOptions } from './render/heatmap';
+export { readCategory, type CategoryDataset } from './eval/dataset';
+export { evaluate, type EvaluationReport } from './eval/evaluate';
+export * as metrics from './eval/metrics';
+export { writeSyntheticDataset, generateTexture, addDefect, TEXTURE_KINDS, DEFECT_KINDS } from './synthetic/synthetic';
 export type { FitOptions, Progress, RuntimeOptions } from './options';
 export * from './types';

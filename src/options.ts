@@ -2,11 +2,11 @@
  * Options shared by fitting and scoring, with the defaults a user gets when they say nothing.
  */
 import type { AlignMode } from './alignment/reference';
-import type { InverseMethod } from './batched-linalg';
-import type { PrecisionStorage } from './precision-storage';
-import type { InversePrecision } from './gaussian';
+import type { InverseMethod } from './linalg/batched-linalg';
+import type { PrecisionStorage } from './model/precision-storage';
+import type { InversePrecision } from './padim/gaussian';
 import type { RoiSpec } from './roi/spec';
-import { DEFAULT_AUTO_SHORT, type SizeChoice } from './input-size';
+import { DEFAULT_AUTO_SHORT, type SizeChoice } from './input/input-size';
 import type { Normalisation, ProviderName } from './types';
 import { IMAGENET_NORMALISATION } from './types';
 

@@ -13,13 +13,13 @@ import { Aligner, alignmentRecordProblem, mapToObserved } from '../src/alignment
 import { turnCandidates } from '../src/alignment/aligner';
 import { fft1d } from '../src/alignment/fft';
 import { phaseCorrelate } from '../src/alignment/phase-correlation';
-import { readCategory } from '../src/dataset';
-import { evaluate } from '../src/evaluate';
-import { fitModel } from '../src/fit';
-import { loadModel, readModelHeader, saveModel } from '../src/model-file';
-import { prepareImage } from '../src/preprocess';
-import { Scorer } from '../src/scorer';
-import { placedPart, writePlacedDataset, type Placement } from '../src/synthetic-placed';
+import { readCategory } from '../src/eval/dataset';
+import { evaluate } from '../src/eval/evaluate';
+import { fitModel } from '../src/padim/fit';
+import { loadModel, readModelHeader, saveModel } from '../src/model/model-file';
+import { prepareImage } from '../src/image/preprocess';
+import { Scorer } from '../src/padim/scorer';
+import { placedPart, writePlacedDataset, type Placement } from '../src/synthetic/placed';
 import { IMAGENET_NORMALISATION, type PreparedImage } from '../src/types';
 import { tempDir } from './helpers';
 

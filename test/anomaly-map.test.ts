@@ -7,7 +7,7 @@ import {
   mapToOriginal,
   reflectIndex,
   upsampleBilinear,
-} from '../src/anomaly-map';
+} from '../src/padim/anomaly-map';
 import type { InputGeometry } from '../src/types';
 
 function assertClose(

@@ -1,13 +1,13 @@
-import { seededRng } from '../src/random';
+import { seededRng } from '../src/math/random';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { openBackbone, BUILTIN_FILTERBANK, type Backbone } from '../src/backbone';
-import { buildFilterBank } from '../src/filterbank';
-import { exposeOutputs, inputInfo, listTensors } from '../src/graph-edit';
-import { buildModel, floatTensor, valueInfo, DataType, type NodeSpec } from '../src/onnx-builder';
+import { openBackbone, BUILTIN_FILTERBANK, type Backbone } from '../src/backbone/backbone';
+import { buildFilterBank } from '../src/backbone/filterbank';
+import { exposeOutputs, inputInfo, listTensors } from '../src/onnx/graph-edit';
+import { buildModel, floatTensor, valueInfo, DataType, type NodeSpec } from '../src/onnx/onnx-builder';
 import { IMAGENET_NORMALISATION, type FeatureMap } from '../src/types';
 import { requireShared, tempDir } from './helpers';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { BatchedLinalg } from '../src/batched-linalg';
-import { choleskyBlock } from '../src/block-inverse';
-import { GaussianAccumulator } from '../src/gaussian';
-import { gaussianSample, seededRng } from '../src/random';
+import { BatchedLinalg } from '../src/linalg/batched-linalg';
+import { choleskyBlock } from '../src/linalg/block-inverse';
+import { GaussianAccumulator } from '../src/padim/gaussian';
+import { gaussianSample, seededRng } from '../src/math/random';
 
 /**
  * Embeddings of n images from a few shared factors plus small noise: with n < d the sample

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BatchedLinalg } from '../src/batched-linalg';
-import { heldOutDistances, leaveOneOutInPlace } from '../src/calibration';
-import { shrinkInPlace } from '../src/covariance-shrinkage';
-import { fitModel } from '../src/fit';
-import { GaussianAccumulator } from '../src/gaussian';
-import { loadModel, saveModel } from '../src/model-file';
-import type { GaussianArrays, PadimModel } from '../src/model';
-import { gaussianSample, seededRng } from '../src/random';
-import { cellDistances, Scorer } from '../src/scorer';
+import { BatchedLinalg } from '../src/linalg/batched-linalg';
+import { heldOutDistances, leaveOneOutInPlace } from '../src/padim/calibration';
+import { shrinkInPlace } from '../src/padim/covariance-shrinkage';
+import { fitModel } from '../src/padim/fit';
+import { GaussianAccumulator } from '../src/padim/gaussian';
+import { loadModel, saveModel } from '../src/model/model-file';
+import type { GaussianArrays, PadimModel } from '../src/model/model';
+import { gaussianSample, seededRng } from '../src/math/random';
+import { cellDistances, Scorer } from '../src/padim/scorer';
 import type { RawImage } from '../src/types';
 import { tempDir } from './helpers';
 

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BatchedLinalg } from '../src/batched-linalg';
+import { BatchedLinalg } from '../src/linalg/batched-linalg';
 import { writeGeneratedBackbone } from '../src/bench/generated-backbone';
-import { fitModel } from '../src/fit';
+import { fitModel } from '../src/padim/fit';
 import { DeviceHead, groupChunks, headChoice, openDeviceHead, type HeadArrangement } from '../src/head';
-import type { GaussianArrays, PadimModel } from '../src/model';
-import { seededRng, gaussianSample } from '../src/random';
-import { cellDistances, Scorer, type ScoreResult } from '../src/scorer';
+import type { GaussianArrays, PadimModel } from '../src/model/model';
+import { seededRng, gaussianSample } from '../src/math/random';
+import { cellDistances, Scorer, type ScoreResult } from '../src/padim/scorer';
 import type { RawImage } from '../src/types';
 import { tempDir } from './helpers';
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { BatchedLinalg } from '../src/batched-linalg';
-import { Embedder, gatherChannels, semiOrthogonalMatrix } from '../src/embedding';
-import { seededRng } from '../src/random';
+import { BatchedLinalg } from '../src/linalg/batched-linalg';
+import { Embedder, gatherChannels, semiOrthogonalMatrix } from '../src/padim/embedding';
+import { seededRng } from '../src/math/random';
 import type { FeatureMap } from '../src/types';
 
 function randomStage(channels: number, height: number, width: number, rng: () => number): FeatureMap {

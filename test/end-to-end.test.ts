@@ -7,12 +7,12 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { readCategory } from '../src/dataset';
-import { evaluate, maskToInput, readMask } from '../src/evaluate';
-import { fitModel, updateModel } from '../src/fit';
-import { loadModel, saveModel } from '../src/model-file';
-import { Scorer } from '../src/scorer';
-import { writeSyntheticDataset } from '../src/synthetic';
+import { readCategory } from '../src/eval/dataset';
+import { evaluate, maskToInput, readMask } from '../src/eval/evaluate';
+import { fitModel, updateModel } from '../src/padim/fit';
+import { loadModel, saveModel } from '../src/model/model-file';
+import { Scorer } from '../src/padim/scorer';
+import { writeSyntheticDataset } from '../src/synthetic/synthetic';
 import { tempDir } from './helpers';
 
 const run = promisify(execFile);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { fitModel } from '../src/fit';
-import type { Calibration } from '../src/model';
-import { seededRng, type Rng } from '../src/random';
-import { Scorer } from '../src/scorer';
-import { generateTexture } from '../src/synthetic';
+import { fitModel } from '../src/padim/fit';
+import type { Calibration } from '../src/model/model';
+import { seededRng, type Rng } from '../src/math/random';
+import { Scorer } from '../src/padim/scorer';
+import { generateTexture } from '../src/synthetic/synthetic';
 import {
   expectedFalseAlarmRate,
   falseAlarmInterval,
@@ -11,7 +11,7 @@ import {
   thresholdForFalseAlarmRate,
   wilsonInterval,
 } from '../src/threshold';
-import { caughtAtFalseAlarmRate, operatingPoint } from '../src/metrics';
+import { caughtAtFalseAlarmRate, operatingPoint } from '../src/eval/metrics';
 
 /** Gumbel(0, 1) sample and survival: the law of a maximum of many light-tailed values. */
 const gumbel = (rng: Rng) => -Math.log(-Math.log(rng()));

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { BatchedLinalg } from '../src/batched-linalg';
-import { oasIntensity } from '../src/covariance-shrinkage';
-import { GaussianAccumulator } from '../src/gaussian';
-import { packedSize } from '../src/model';
-import { seededRng, gaussianSample } from '../src/random';
+import { BatchedLinalg } from '../src/linalg/batched-linalg';
+import { oasIntensity } from '../src/padim/covariance-shrinkage';
+import { GaussianAccumulator } from '../src/padim/gaussian';
+import { packedSize } from '../src/model/model';
+import { seededRng, gaussianSample } from '../src/math/random';
 
 /** Random embeddings with correlated channels and a large offset (to test cancellation). */
 function randomEmbeddings(n: number, cells: number, d: number, seed: number, offset = 50): Float32Array[] {

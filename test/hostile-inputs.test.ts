@@ -9,11 +9,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { main } from '../src/cli/main';
-import { fitModel } from '../src/fit';
-import { heatmapNames } from '../src/heatmap-names';
-import { listImageFiles } from '../src/image-files';
-import { loadModel, saveModel } from '../src/model-file';
-import { prepareImage } from '../src/preprocess';
+import { fitModel } from '../src/padim/fit';
+import { heatmapNames } from '../src/render/heatmap-names';
+import { listImageFiles } from '../src/image/image-files';
+import { loadModel, saveModel } from '../src/model/model-file';
+import { prepareImage } from '../src/image/preprocess';
 import { IMAGENET_NORMALISATION } from '../src/types';
 import { tempDir } from './helpers';
 

@@ -8,23 +8,23 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { mapToOriginal } from '../src/anomaly-map';
-import { openBackbone } from '../src/backbone';
-import { oasIntensity, shrinkInPlace } from '../src/covariance-shrinkage';
-import { fitModel } from '../src/fit';
+import { mapToOriginal } from '../src/padim/anomaly-map';
+import { openBackbone } from '../src/backbone/backbone';
+import { oasIntensity, shrinkInPlace } from '../src/padim/covariance-shrinkage';
+import { fitModel } from '../src/padim/fit';
 import {
   aspectMismatch,
   DEFAULT_MAX_CELLS,
   measureStrides,
   parseSizeChoice,
   resolveAutoSize,
-} from '../src/input-size';
-import type { PadimModel } from '../src/model';
-import { loadModel, saveModel } from '../src/model-file';
-import { parseSize, SizeSpecError } from '../src/preprocess';
-import { seededRng } from '../src/random';
-import { Scorer } from '../src/scorer';
-import { addDefect, generateTexture } from '../src/synthetic';
+} from '../src/input/input-size';
+import type { PadimModel } from '../src/model/model';
+import { loadModel, saveModel } from '../src/model/model-file';
+import { parseSize, SizeSpecError } from '../src/image/preprocess';
+import { seededRng } from '../src/math/random';
+import { Scorer } from '../src/padim/scorer';
+import { addDefect, generateTexture } from '../src/synthetic/synthetic';
 import type { RawImage } from '../src/types';
 import { tempDir } from './helpers';
 

@@ -7,7 +7,7 @@ import {
   labelComponents,
   resizeMaskNearest,
   rocCurve,
-} from '../src/metrics';
+} from '../src/eval/metrics';
 
 // ---------------------------------------------------------------------------------------
 // Independent reference implementations: deliberately naive, sharing no code with src/.

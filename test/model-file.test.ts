@@ -1,18 +1,18 @@
-import { seededRng } from '../src/random';
+import { seededRng } from '../src/math/random';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { writeFileAtomic } from '../src/atomic-write';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, chunkLength, packedSize, type PadimModel } from '../src/model';
+import { writeFileAtomic } from '../src/files/atomic-write';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, chunkLength, packedSize, type PadimModel } from '../src/model/model';
 import {
   ModelFileError,
   loadModel,
   readModelHeader,
   saveModel,
   type ModelFileErrorCode,
-} from '../src/model-file';
+} from '../src/model/model-file';
 import { IMAGENET_NORMALISATION } from '../src/types';
 import { flipByte, inspectModelFile as inspect, patchHeader } from './model-file-damage';
 

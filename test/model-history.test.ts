@@ -7,16 +7,16 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { main } from '../src/cli/main';
-import type { PadimModel } from '../src/model';
-import { loadModel } from '../src/model-file';
+import type { PadimModel } from '../src/model/model';
+import { loadModel } from '../src/model/model-file';
 import {
   HistoryIndexError,
   historyDir,
   readVersions,
   rollbackModel,
   saveModelVersion,
-} from '../src/model-history';
-import { sha256File } from '../src/models/store';
+} from '../src/model/history';
+import { sha256File } from '../src/backbone/registry/store';
 import { modelInfo } from '../src/node-support/model-registry';
 import { tempDir } from './helpers';
 import { fitSmallModel } from './nodes/fixtures';

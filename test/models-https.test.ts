@@ -13,7 +13,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { download } from '../src/models/download';
+import { download } from '../src/backbone/registry/download';
 import { freePort, requireShared, tempDir } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');

@@ -8,15 +8,15 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { openBackbone } from '../src/backbone';
-import { fitModel } from '../src/fit';
-import { Scorer } from '../src/scorer';
-import { addDefect, generateTexture } from '../src/synthetic';
-import { exposeOutputs } from '../src/graph-edit';
-import { download, proxyFor } from '../src/models/download';
-import { readRegistry, findEntry } from '../src/models/registry';
-import { ensurePrepared, importFile, pull } from '../src/models/store';
-import { discoverStages, prepareBackbone } from '../src/stage-discovery';
+import { openBackbone } from '../src/backbone/backbone';
+import { fitModel } from '../src/padim/fit';
+import { Scorer } from '../src/padim/scorer';
+import { addDefect, generateTexture } from '../src/synthetic/synthetic';
+import { exposeOutputs } from '../src/onnx/graph-edit';
+import { download, proxyFor } from '../src/backbone/registry/download';
+import { readRegistry, findEntry } from '../src/backbone/registry/registry';
+import { ensurePrepared, importFile, pull } from '../src/backbone/registry/store';
+import { discoverStages, prepareBackbone } from '../src/backbone/stage-discovery';
 import { freePort, requireShared, tempDir } from './helpers';
 
 interface Served {

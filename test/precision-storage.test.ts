@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readCategory } from '../src/dataset';
-import { fitModel, updateModel } from '../src/fit';
-import { loadModel, saveModel } from '../src/model-file';
-import type { PadimModel } from '../src/model';
-import { fromFloat16, toFloat16, type PrecisionStorage } from '../src/precision-storage';
-import { Scorer } from '../src/scorer';
-import { writeSyntheticDataset } from '../src/synthetic';
+import { readCategory } from '../src/eval/dataset';
+import { fitModel, updateModel } from '../src/padim/fit';
+import { loadModel, saveModel } from '../src/model/model-file';
+import type { PadimModel } from '../src/model/model';
+import { fromFloat16, toFloat16, type PrecisionStorage } from '../src/model/precision-storage';
+import { Scorer } from '../src/padim/scorer';
+import { writeSyntheticDataset } from '../src/synthetic/synthetic';
 import { tempDir } from './helpers';
 
 async function scores(model: PadimModel, files: string[]): Promise<number[]> {

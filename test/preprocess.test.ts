@@ -11,7 +11,7 @@ import {
   parseSize,
   prepareImage,
   SizeSpecError,
-} from '../src/preprocess';
+} from '../src/image/preprocess';
 import { IMAGENET_NORMALISATION, type Normalisation, type PreparedImage, type RawImage } from '../src/types';
 
 const NORM = IMAGENET_NORMALISATION;

@@ -9,8 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { fitModel } from '../src/fit';
-import { loadModel, saveModel } from '../src/model-file';
+import { fitModel } from '../src/padim/fit';
+import { loadModel, saveModel } from '../src/model/model-file';
 import {
   decodeRuns,
   encodeRuns,
@@ -23,8 +23,8 @@ import {
   RoiError,
   type RoiSpec,
 } from '../src/roi';
-import { Scorer } from '../src/scorer';
-import { placedPart, type Placement } from '../src/synthetic-placed';
+import { Scorer } from '../src/padim/scorer';
+import { placedPart, type Placement } from '../src/synthetic/placed';
 import type { InputGeometry } from '../src/types';
 import { tempDir } from './helpers';
 

@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { readCategory } from '../src/dataset';
-import { evaluate } from '../src/evaluate';
-import { fitModel } from '../src/fit';
-import { Scorer } from '../src/scorer';
+import { readCategory } from '../src/eval/dataset';
+import { evaluate } from '../src/eval/evaluate';
+import { fitModel } from '../src/padim/fit';
+import { Scorer } from '../src/padim/scorer';
 import { requireShared } from './helpers';
 
 describe('MVTec AD bottle with ResNet50v2 (../shared)', function () {

@@ -4,9 +4,9 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { exposeOutputs } from '../src/graph-edit';
-import { findPreset } from '../src/presets';
-import { discoverStages, prepareBackbone } from '../src/stage-discovery';
+import { exposeOutputs } from '../src/onnx/graph-edit';
+import { findPreset } from '../src/backbone/presets';
+import { discoverStages, prepareBackbone } from '../src/backbone/stage-discovery';
 import { requireShared } from './helpers';
 import { torchvisionLike } from './support/torchvision-like';
 

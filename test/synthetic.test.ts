@@ -12,7 +12,7 @@ import {
   TEXTURE_KINDS,
   writeSyntheticDataset,
   type DefectKind,
-} from '../src/synthetic';
+} from '../src/synthetic/synthetic';
 import type { RawImage } from '../src/types';
 
 const ALL_DEFECTS: DefectKind[] = [...DEFECT_KINDS, ...EXTRA_DEFECT_KINDS];

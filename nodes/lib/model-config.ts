@@ -3,7 +3,7 @@
  * leases on the shared scoring session, and a 'model' event when a fit publishes a new model.
  */
 import { EventEmitter } from 'node:events';
-import type { PadimModel } from '../../src/model';
+import type { PadimModel } from '../../src/model/model';
 import {
   sharedModels,
   type ModelEvent,

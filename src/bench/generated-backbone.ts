@@ -7,8 +7,8 @@
  * timing and for checking that two providers compute the same numbers, not for accuracy.
  */
 import * as fs from 'node:fs';
-import { buildModel, DataType, floatTensor, valueInfo, type NodeSpec } from '../onnx-builder';
-import { gaussianSample, seededRng } from '../random';
+import { buildModel, DataType, floatTensor, valueInfo, type NodeSpec } from '../onnx/onnx-builder';
+import { gaussianSample, seededRng } from '../math/random';
 
 export interface GeneratedBackboneOptions {
   /** channels of stages 1..3; default [256, 512, 1024] */

@@ -6,16 +6,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { makeAnomalyMap } from '../anomaly-map';
-import { embedBatch, extractFeatures } from '../extractor';
-import { fitModel } from '../fit';
-import { describeSize } from '../input-size';
-import { listImageFiles } from '../image-files';
+import { makeAnomalyMap } from '../padim/anomaly-map';
+import { embedBatch, extractFeatures } from '../padim/extractor';
+import { fitModel } from '../padim/fit';
+import { describeSize } from '../input/input-size';
+import { listImageFiles } from '../image/image-files';
 import type { FitOptions } from '../options';
-import { storageBytesPerCell } from '../precision-storage';
-import { prepareImage } from '../preprocess';
-import { Scorer } from '../scorer';
-import { writeSyntheticDataset } from '../synthetic';
+import { storageBytesPerCell } from '../model/precision-storage';
+import { prepareImage } from '../image/preprocess';
+import { Scorer } from '../padim/scorer';
+import { writeSyntheticDataset } from '../synthetic/synthetic';
 import { median, measureBandwidth, measureMatmul } from './floors';
 
 export interface BenchOptions extends FitOptions {

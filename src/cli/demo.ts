@@ -5,13 +5,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readCategory } from '../dataset';
-import { evaluate } from '../evaluate';
-import { fitModel } from '../fit';
-import { writeHeatmapFile } from '../heatmap';
-import { saveModel } from '../model-file';
-import { Scorer } from '../scorer';
-import { TEXTURE_KINDS, writeSyntheticDataset, type TextureKind } from '../synthetic';
+import { readCategory } from '../eval/dataset';
+import { evaluate } from '../eval/evaluate';
+import { fitModel } from '../padim/fit';
+import { writeHeatmapFile } from '../render/heatmap';
+import { saveModel } from '../model/model-file';
+import { Scorer } from '../padim/scorer';
+import { TEXTURE_KINDS, writeSyntheticDataset, type TextureKind } from '../synthetic/synthetic';
 import { choiceOption, parse, type Options, type ParsedValues } from './args';
 import { createProgress } from './progress';
 

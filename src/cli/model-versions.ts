@@ -2,7 +2,7 @@
  * `padim models history FILE [--json]` and `padim models rollback FILE [--to ID]`: the earlier
  * versions a fit or update kept of a model file (src/model-history/), and putting one back.
  */
-import { DEFAULT_KEEP_VERSIONS, listModelVersions, rollbackModel, type ModelVersion } from '../model-history';
+import { DEFAULT_KEEP_VERSIONS, listModelVersions, rollbackModel, type ModelVersion } from '../model/history';
 import { intOption, UsageError, type ParsedValues } from './args';
 
 export const VERSIONS_HELP = `  history FILE         the model file's current version and the earlier ones kept in

@@ -3,8 +3,8 @@
  * backbones (registry/backbones.json) in the models directory.
  */
 import * as fs from 'node:fs';
-import { listInstalled, importFile, modelsDir, pull, verify } from '../models/store';
-import { discoverStages } from '../stage-discovery';
+import { listInstalled, importFile, modelsDir, pull, verify } from '../backbone/registry/store';
+import { discoverStages } from '../backbone/stage-discovery';
 import { cmdModelHistory, cmdModelRollback, VERSIONS_HELP } from './model-versions';
 import { parse, UsageError } from './args';
 

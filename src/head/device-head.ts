@@ -10,7 +10,7 @@
  * onnxruntime's native memory (the model's arrays stay as they are: the model is shared).
  */
 import * as ort from 'onnxruntime-node';
-import { chunkLength, type GaussianArrays } from '../model';
+import { chunkLength, type GaussianArrays } from '../model/model';
 import type { ProviderName } from '../types';
 import { chunkBatch, scatterDistances } from './chunk-batch';
 import { chunkBytes, deviceHeadGraph, type HeadArrangement, type HeadChunk } from './graph';

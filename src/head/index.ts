@@ -10,7 +10,7 @@
  * The environment variable PADIM_HEAD (auto | device | stream) sets the choice when the
  * option does not (tests and benchmarks use it to run the device head on the CPU).
  */
-import type { GaussianArrays } from '../model';
+import type { GaussianArrays } from '../model/model';
 import type { ProviderName } from '../types';
 import { DeviceHead, type DeviceHeadOptions } from './device-head';
 

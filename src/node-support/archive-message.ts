@@ -5,7 +5,7 @@
  * the heatmap node puts them).
  */
 import type { ArchiveFile } from '../archive';
-import { readRegularFile } from '../regular-file';
+import { readRegularFile } from '../files/regular-file';
 import { sniffImageKind } from './image-input';
 import { assertValidResult, type InspectionResult } from './result';
 

@@ -4,9 +4,9 @@
  * one job per backbone, whose progress the dialog polls. Node-RED-free: the node file only
  * routes the admin endpoints here.
  */
-import { findEntry } from '../models/registry';
-import { bestInstalled, listInstalled, pull, type PullOptions } from '../models/store';
-import { BUILTIN_FILTERBANK } from '../backbone';
+import { findEntry } from '../backbone/registry/registry';
+import { bestInstalled, listInstalled, pull, type PullOptions } from '../backbone/registry/store';
+import { BUILTIN_FILTERBANK } from '../backbone/backbone';
 
 /** installed: the prepared backbone exists; downloaded: the file only (prepared at first use). */
 export type BackboneState = 'installed' | 'downloaded' | 'missing';

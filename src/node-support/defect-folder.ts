@@ -6,8 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../atomic-write';
-import { isRegularFile } from '../regular-file';
+import { writeFileAtomic } from '../files/atomic-write';
+import { isRegularFile } from '../files/regular-file';
 
 export interface FiledDefect {
   /** the copied image */

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listImageFiles, type ListOptions } from '../image-files';
+import { listImageFiles, type ListOptions } from '../image/image-files';
 
 /**
  * A small glob: `*` (any characters but /), `**` (any, / included), `?` (one character),

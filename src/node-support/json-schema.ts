@@ -5,10 +5,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PACKAGE_ROOT } from '../files/package-root';
 import Ajv, { type ValidateFunction } from 'ajv';
 
-/** The schema files ship in the package: dist/src/node-support -> <package>/schemas. */
-export const SCHEMA_DIR = path.resolve(__dirname, '../../../schemas');
+/** The schema files ship in the package's schemas/ folder. */
+export const SCHEMA_DIR = path.join(PACKAGE_ROOT, 'schemas');
 
 const compiled = new Map<string, ValidateFunction>();
 

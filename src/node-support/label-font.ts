@@ -4,7 +4,7 @@
  * A bitmap font needs no system fonts: rendering text through SVG would depend on fontconfig
  * and installed fonts, which many industrial PCs and slim containers do not have.
  */
-import type { RgbImage } from '../heatmap';
+import type { RgbImage } from '../render/heatmap';
 
 /** 5x7 glyphs: 7 rows of 5 cells, separated by |, '#' = ink. */
 const GLYPHS: Record<string, string> = {

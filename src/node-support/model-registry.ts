@@ -13,9 +13,9 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { ModelHeader, PadimModel } from '../model';
-import { checkModelExpectations, loadModel, type LoadModelOptions } from '../model-file';
-import { Scorer, type ScorerOptions } from '../scorer';
+import type { ModelHeader, PadimModel } from '../model/model';
+import { checkModelExpectations, loadModel, type LoadModelOptions } from '../model/model-file';
+import { Scorer, type ScorerOptions } from '../padim/scorer';
 
 /** What a flow may want to know about the model in use (small, JSON-friendly). */
 export interface ModelInfo {

@@ -4,7 +4,7 @@
  * msg.padim.calibration. Computed once per model (msg.padim.modelId), so moving the rate needs
  * no refit and costs nothing per image.
  */
-import type { Calibration } from '../model';
+import type { Calibration } from '../model/model';
 import { thresholdForFalseAlarmRate } from '../threshold';
 
 export class RateThreshold {

@@ -8,7 +8,7 @@
  * scores at or above the threshold come with it, so a rate read from 12 images is not taken
  * for a precise one.
  */
-import type { Calibration } from '../model';
+import type { Calibration } from '../model/model';
 import { expectedFalseAlarmRate, falseAlarmInterval } from '../threshold';
 
 export interface FalseAlarmEstimate {

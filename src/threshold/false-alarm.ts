@@ -9,7 +9,7 @@
  * are read from the scores themselves; smaller ones, where only a few scores or none lie
  * above the threshold, from the fitted tail.
  */
-import type { Calibration } from '../model';
+import type { Calibration } from '../model/model';
 import { chiSquareQuantile, wilsonInterval } from './interval';
 import { fitTail, type TailFit } from './tail';
 

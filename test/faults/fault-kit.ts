@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import sharp from 'sharp';
-import { seededRng } from '../../src/random';
+import { seededRng } from '../../src/math/random';
 import type { RawImage } from '../../src/types';
 import { fitSmallModel, helper, testData, type TestData } from '../nodes/fixtures';
 

@@ -5,8 +5,8 @@
  *
  *   node --max-old-space-size=N fit-rss-child.js <folder> <count>
  */
-import { fitModel } from '../../src/fit';
-import { listImageFiles } from '../../src/image-files';
+import { fitModel } from '../../src/padim/fit';
+import { listImageFiles } from '../../src/image/image-files';
 import { parseModelSettings } from '../../src/node-support/model-settings';
 import { peakRssKiB } from '../support/peak-rss';
 

@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import * as zlib from 'node:zlib';
 import sharp from 'sharp';
-import { seededRng, type Rng } from '../../src/random';
+import { seededRng, type Rng } from '../../src/math/random';
 import { ALL_NODES, SMALL_MODEL, helper } from '../nodes/fixtures';
 import {
   CATCH_NODES,

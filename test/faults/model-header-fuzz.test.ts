@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { seededRng, type Rng } from '../../src/random';
+import { seededRng, type Rng } from '../../src/math/random';
 import { tempDir } from '../helpers';
 import { fitSmallModel } from '../nodes/fixtures';
 

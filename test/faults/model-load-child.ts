@@ -10,9 +10,9 @@
  * line, which the parent reports.
  */
 import * as fs from 'node:fs';
-import { loadModel } from '../../src/model-file';
+import { loadModel } from '../../src/model/model-file';
 import { peakRssKiB } from '../support/peak-rss';
-import type { PadimModel } from '../../src/model';
+import type { PadimModel } from '../../src/model/model';
 
 const bytesOf = (a: Float32Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 

@@ -5,7 +5,7 @@
  *
  *   node -r save-interrupter.js model-writer-child.js <source model> <target>
  */
-import { loadModel, saveModel } from '../../src/model-file';
+import { loadModel, saveModel } from '../../src/model/model-file';
 
 async function main(): Promise<void> {
   const [source, target] = process.argv.slice(2);

@@ -6,7 +6,7 @@
  *   node --max-old-space-size=N score-rss-child.js <model> <folder> <count>
  */
 import { main } from '../../src/cli/main';
-import { listImageFiles } from '../../src/image-files';
+import { listImageFiles } from '../../src/image/image-files';
 import { peakRssKiB } from '../support/peak-rss';
 
 async function run(): Promise<void> {

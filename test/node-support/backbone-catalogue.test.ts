@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { PullOptions } from '../../src/models/store';
+import type { PullOptions } from '../../src/backbone/registry/store';
 import { backboneCatalogue, PullJobs, PullRefused } from '../../src/node-support/backbone-catalogue';
-import { findEntry } from '../../src/models/registry';
+import { findEntry } from '../../src/backbone/registry/registry';
 import { tempDir } from '../helpers';
 
 /** A pull the test finishes: `progress(n)` reports bytes, `finish()` / `fail(e)` end it. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { PadimModel } from '../../src/model';
+import type { PadimModel } from '../../src/model/model';
 import { ModelRegistry, type ModelInfo, type SessionLoader } from '../../src/node-support/model-registry';
 
 /** A stand-in session: records whether it was disposed. */

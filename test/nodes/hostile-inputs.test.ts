@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { listImageFiles } from '../../src/image-files';
+import { listImageFiles } from '../../src/image/image-files';
 import { sha256File } from '../faults/fault-kit';
 import { tempDir } from '../helpers';
 import { ALL_NODES, SMALL_MODEL, collect, fitSmallModel, helper, testData, waitFor } from './fixtures';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sharedModels } from '../../src/node-support/model-registry';
-import { Scorer } from '../../src/scorer';
+import { Scorer } from '../../src/padim/scorer';
 import {
   ALL_NODES,
   SMALL_MODEL,

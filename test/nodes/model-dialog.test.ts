@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { importFile } from '../../src/models/store';
+import { importFile } from '../../src/backbone/registry/store';
 import { freePort, sharedDir, tempDir } from '../helpers';
 import { editorSession, ROOT, screenshot } from '../support/editor-browser';
 import { torchvisionLike } from '../support/torchvision-like';

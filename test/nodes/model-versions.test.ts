@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listImageFiles } from '../../src/image-files';
-import { readVersions } from '../../src/model-history';
-import { sha256File } from '../../src/models/store';
+import { listImageFiles } from '../../src/image/image-files';
+import { readVersions } from '../../src/model/history';
+import { sha256File } from '../../src/backbone/registry/store';
 import { ALL_NODES, SMALL_MODEL, collect, helper, testData, type TestData } from './fixtures';
 
 type Msg = Record<string, unknown>;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findDecisions, scanArchive, treeBytes, type ArchiveRecord } from '../../src/archive';
-import { listImageFiles } from '../../src/image-files';
+import { listImageFiles } from '../../src/image/image-files';
 import { tempDir } from '../helpers';
 import { core, patchedExample, writeSmallModel, type SmallModel } from '../support/example-flows';
 import { testDecision } from '../archive/records';

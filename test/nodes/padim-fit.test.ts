@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listImageFiles } from '../../src/image-files';
-import { readModelHeader } from '../../src/model-file';
+import { listImageFiles } from '../../src/image/image-files';
+import { readModelHeader } from '../../src/model/model-file';
 import {
   ALL_NODES,
   SMALL_MODEL,

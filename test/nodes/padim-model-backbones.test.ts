@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { Catalogue, PullJob } from '../../src/node-support/backbone-catalogue';
-import { findEntry } from '../../src/models/registry';
+import { findEntry } from '../../src/backbone/registry/registry';
 import { freePort, sharedDir, tempDir } from '../helpers';
 import { ALL_NODES, SMALL_MODEL, helper } from './fixtures';
 

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { fitModel } from '../../src/fit';
-import { parseSizeChoice } from '../../src/input-size';
-import { saveModel } from '../../src/model-file';
-import { generateTexture } from '../../src/synthetic';
+import { fitModel } from '../../src/padim/fit';
+import { parseSizeChoice } from '../../src/input/input-size';
+import { saveModel } from '../../src/model/model-file';
+import { generateTexture } from '../../src/synthetic/synthetic';
 import {
   ALL_NODES,
   SMALL_MODEL,

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { readModelHeader } from '../../src/model-file';
+import { readModelHeader } from '../../src/model/model-file';
 import { freePort, tempDir } from '../helpers';
 
 export const ROOT = path.resolve(__dirname, '../../..');
