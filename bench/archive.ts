@@ -24,7 +24,7 @@ import { readCategory } from '../src/eval/dataset';
 import { fitModel } from '../src/padim/fit';
 import { saveModel } from '../src/model/model-file';
 import { historyBytes, historyDir, readVersions, saveModelVersion } from '../src/model/history';
-import { buildResult, type InspectionResult } from '../src/node-support/result';
+import { buildResult, type InspectionResult } from '../src/result/result';
 import { writeSyntheticDataset } from '../src/synthetic/synthetic';
 
 const { values: args } = parseArgs({

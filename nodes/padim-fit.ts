@@ -223,7 +223,7 @@ export = function register(RED: NodeAPI): void {
       return to;
     };
 
-    /** Puts an earlier version back (src/model-history) and hands it to the score nodes, as a fit does. */
+    /** Puts an earlier version back (src/model/history) and hands it to the score nodes, as a fit does. */
     const rollback = (msg: NodeMessage, send: SendFunction, done: DoneFunction) => {
       if (running) {
         done(new Error(t('errors.busy')));

@@ -8,7 +8,8 @@
  */
 import { BoundedQueue, QUEUE_POLICIES, type QueuePolicy } from '../src/node-support/bounded-queue';
 import { imageFromPayload, type ImagePayload } from '../src/node-support/image-input';
-import type { ModelInfo, ModelLease, ScoringSession } from '../src/node-support/model-registry';
+import type { ModelInfo } from '../src/model/model-info';
+import type { ModelLease, ScoringSession } from '../src/node-support/model-registry';
 import type { Calibration } from '../src/model/model';
 import type { ScoreResult } from '../src/padim/scorer';
 import { getModelConfig, type ModelConfig } from './lib/model-config';

@@ -2,14 +2,14 @@
  * padim-threshold ("threshold"): OK/NG decision on padim-score results, two outputs (OK, NG),
  * with debounce and hysteresis (src/node-support/decision.ts) and a ready-to-send alarm in
  * msg.alarm, checked against schemas/alarm.schema.json (src/node-support/alarm.ts); every image also
- * gets msg.result (schemas/result.schema.json, src/node-support/result.ts) for a "last result" topic.
+ * gets msg.result (schemas/result.schema.json, src/result/result.ts) for a "last result" topic.
  *
  * The edit dialog draws the model's held-out good scores and the node's latest live scores with
  * the threshold on them (GET /padim-threshold/<id>/histogram, src/node-support/score-histogram.ts).
  */
 import { buildAlarm, defectArea } from '../src/node-support/alarm';
 import { readModelHeader } from '../src/model/model-file';
-import { buildResult } from '../src/node-support/result';
+import { buildResult } from '../src/result/result';
 import { histogramView, type HistogramScale } from '../src/node-support/score-histogram';
 import { ScoreRing } from '../src/node-support/score-ring';
 import type { ModelConfigNode } from './lib/model-config';

@@ -61,7 +61,8 @@ for (const file of files) {
     const layer = layerOf(from);
     const banned = layer === 'core' ? ABOVE_CORE : FORBIDDEN[layer];
     const hit = banned.find((folder) => within(to, folder));
-    if (hit) problems.push(`${from} imports ${to}: ${layer === 'core' ? 'the core' : layer} may not import ${hit}/`);
+    if (hit)
+      problems.push(`${from} imports ${to}: ${layer === 'core' ? 'the core' : layer} may not import ${hit}/`);
   }
   graph.set(file, targets);
 }

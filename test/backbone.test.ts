@@ -11,7 +11,7 @@ import { buildModel, floatTensor, valueInfo, DataType, type NodeSpec } from '../
 import { IMAGENET_NORMALISATION, type FeatureMap } from '../src/types';
 import { requireShared, tempDir } from './helpers';
 
-/** Deterministic generator (mulberry32, src/random.ts) so failures reproduce. */
+/** Deterministic generator (mulberry32, src/math/random.ts) so failures reproduce. */
 const random = seededRng;
 
 function randomArray(n: number, seed: number): Float32Array {

@@ -5,7 +5,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../src/files/atomic-write';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, chunkLength, packedSize, type PadimModel } from '../src/model/model';
+import {
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  chunkLength,
+  packedSize,
+  type PadimModel,
+} from '../src/model/model';
 import {
   ModelFileError,
   loadModel,
@@ -16,7 +22,7 @@ import {
 import { IMAGENET_NORMALISATION } from '../src/types';
 import { flipByte, inspectModelFile as inspect, patchHeader } from './model-file-damage';
 
-/** Deterministic generator (mulberry32, src/random.ts) so failures reproduce. */
+/** Deterministic generator (mulberry32, src/math/random.ts) so failures reproduce. */
 const rng = seededRng;
 
 interface ModelOptions {

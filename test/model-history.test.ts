@@ -17,7 +17,7 @@ import {
   saveModelVersion,
 } from '../src/model/history';
 import { sha256File } from '../src/backbone/registry/store';
-import { modelInfo } from '../src/node-support/model-registry';
+import { modelInfo } from '../src/model/model-info';
 import { tempDir } from './helpers';
 import { fitSmallModel } from './nodes/fixtures';
 

@@ -85,7 +85,10 @@ describe('padim models over HTTPS through a CONNECT proxy', function () {
       const name = (req.url ?? '').slice(1);
       served.push(name);
       const b = files[name];
-      if (!b) return res.writeHead(404).end();
+      if (!b) {
+        res.writeHead(404).end();
+        return;
+      }
       res.writeHead(200, { 'Content-Length': b.length }).end(b);
     });
     originPort = await listen(origin);

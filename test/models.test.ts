@@ -33,7 +33,10 @@ async function serve(files: Record<string, Buffer>, cutFirst = false): Promise<S
     const name = decodeURIComponent((req.url ?? '').replace(/^https?:\/\/[^/]+/, '').slice(1));
     requests.push({ path: name, range: req.headers.range });
     const body = files[name];
-    if (!body) return res.writeHead(404).end();
+    if (!body) {
+      res.writeHead(404).end();
+      return;
+    }
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const start = m ? Number(m[1]) : 0;
     res.writeHead(m ? 206 : 200, { 'Content-Length': body.length - start });

@@ -2,12 +2,12 @@
  * What a padim-model configuration node offers the nodes that use it: the parsed settings,
  * leases on the shared scoring session, and a 'model' event when a fit publishes a new model.
  */
+import type { ModelInfo } from '../../src/model/model-info';
 import { EventEmitter } from 'node:events';
 import type { PadimModel } from '../../src/model/model';
 import {
   sharedModels,
   type ModelEvent,
-  type ModelInfo,
   type ModelLease,
   type ScoringSession,
 } from '../../src/node-support/model-registry';

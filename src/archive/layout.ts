@@ -11,7 +11,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import type { InspectionResult } from '../node-support/result';
+import type { InspectionResult } from '../result/result';
 import type { SegmentUsage } from './budget';
 
 export const LOCK_FILE = '.lock';

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { isInside } from '../node-support/path-policy';
+import { isInside } from '../files/path-inside';
 import { RECORDS_FILE, segmentId, type ArchiveRecord } from './layout';
 
 /** Longer lines are not records (a record is a few hundred bytes). */

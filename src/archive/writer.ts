@@ -12,7 +12,7 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { processAlive } from '../files/atomic-write';
-import { assertValidResult, type InspectionResult } from '../node-support/result';
+import { assertValidResult, type InspectionResult } from '../result/result';
 import { ArchiveBudget } from './budget';
 import { readRegularFile } from '../files/regular-file';
 import { LOCK_FILE, RECORDS_FILE, measureFolder, segmentName, treeBytes, type ArchiveRecord } from './layout';

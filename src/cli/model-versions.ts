@@ -1,6 +1,6 @@
 /**
  * `padim models history FILE [--json]` and `padim models rollback FILE [--to ID]`: the earlier
- * versions a fit or update kept of a model file (src/model-history/), and putting one back.
+ * versions a fit or update kept of a model file (src/model/history/), and putting one back.
  */
 import { DEFAULT_KEEP_VERSIONS, listModelVersions, rollbackModel, type ModelVersion } from '../model/history';
 import { intOption, UsageError, type ParsedValues } from './args';

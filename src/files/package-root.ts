@@ -13,12 +13,14 @@ function findRoot(start: string): string {
     const manifest = path.join(dir, 'package.json');
     if (fs.existsSync(manifest)) {
       try {
-        if ((JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: unknown }).name === PACKAGE_NAME) return dir;
+        if ((JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: unknown }).name === PACKAGE_NAME)
+          return dir;
       } catch {
         // an unreadable package.json further down is not ours; keep looking up
       }
     }
-    if (path.dirname(dir) === dir) throw new Error(`cannot find the ${PACKAGE_NAME} package folder above ${start}`);
+    if (path.dirname(dir) === dir)
+      throw new Error(`cannot find the ${PACKAGE_NAME} package folder above ${start}`);
   }
 }
 

@@ -10,7 +10,7 @@
  * carries a warning (see Scorer).
  */
 import type { Backbone } from '../backbone/backbone';
-import { batches } from '../padim/extractor';
+import { batches } from '../math/batches';
 import { parseSize, readImageSize, SizeSpecError, MAX_INPUT_SIDE } from '../image/preprocess';
 import type { ImageInput, SizeProtocol } from '../types';
 

@@ -5,7 +5,7 @@
  * before it leaves, so a wrong field is caught here and not in the consumer.
  */
 import type { ScoreMap } from '../types';
-import { assertFollowsSchema } from './json-schema';
+import { assertFollowsSchema } from '../result/json-schema';
 
 export interface Alarm {
   timestamp: string;

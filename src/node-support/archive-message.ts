@@ -7,7 +7,7 @@
 import type { ArchiveFile } from '../archive';
 import { readRegularFile } from '../files/regular-file';
 import { sniffImageKind } from './image-input';
-import { assertValidResult, type InspectionResult } from './result';
+import { assertValidResult, type InspectionResult } from '../result/result';
 
 /** Which decisions keep their image and heatmap. */
 export type ArchiveFilesSetting = 'ng' | 'all' | 'none';

@@ -11,36 +11,11 @@
  * current one. Work already running on the old session finishes on it (a session is only
  * disposed once nobody is using it); new work gets the new model.
  */
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ModelHeader, PadimModel } from '../model/model';
+import { modelInfo, type ModelInfo } from '../model/model-info';
 import { checkModelExpectations, loadModel, type LoadModelOptions } from '../model/model-file';
 import { Scorer, type ScorerOptions } from '../padim/scorer';
-
-/** What a flow may want to know about the model in use (small, JSON-friendly). */
-export interface ModelInfo {
-  path: string;
-  /** first 12 hex digits of the SHA-256 of the model's header: changes with every fit or update */
-  id: string;
-  threshold: number;
-  nTrain: number;
-  backbone: string;
-  createdAt: string;
-  updatedAt?: string;
-}
-
-export function modelInfo(path: string, header: ModelHeader): ModelInfo {
-  const id = createHash('sha256').update(JSON.stringify(header)).digest('hex').slice(0, 12);
-  return {
-    path,
-    id,
-    threshold: header.threshold,
-    nTrain: header.nTrain,
-    backbone: header.backbone.id,
-    createdAt: header.createdAt,
-    ...(header.updatedAt ? { updatedAt: header.updatedAt } : {}),
-  };
-}
 
 /** Anything the registry can hold: it only needs to know how to let it go. */
 export interface Disposable {

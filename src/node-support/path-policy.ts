@@ -13,6 +13,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isInside } from '../files/path-inside';
 
 /** A path outside the allowed directories, or an allow-list setting that cannot be used. */
 export class PathNotAllowedError extends Error {
@@ -58,12 +59,6 @@ export function realLocation(p: string): string {
     return path.resolve(real, ...parts.slice(n));
   }
   return path.resolve(p);
-}
-
-/** True when `child` is `dir` or lies below it (both absolute, resolved). */
-export function isInside(dir: string, child: string): boolean {
-  const rel = path.relative(dir, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 export class PathPolicy {

@@ -55,11 +55,3 @@ export async function embedBatch(embedder: Embedder, batch: ExtractedBatch): Pro
   for (const stages of batch.features) out.push(await embedder.embed(stages));
   return out;
 }
-
-/** Splits a list into consecutive batches of at most `size` items. */
-export function batches<T>(items: readonly T[], size: number): T[][] {
-  if (!(size >= 1)) throw new RangeError(`batch size must be at least 1, got ${size}`);
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}

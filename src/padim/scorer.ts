@@ -13,12 +13,21 @@ import { makeAnomalyMap } from './anomaly-map';
 import { openBackbone, storedBackboneSpec, type Backbone } from '../backbone/backbone';
 import { BatchedLinalg } from '../linalg/batched-linalg';
 import { Embedder } from './embedding';
-import { batches, embedBatch, extractFeatures } from './extractor';
+import { batches } from '../math/batches';
+import { embedBatch, extractFeatures } from './extractor';
 import { chunkBatch, openDeviceHead, scatterDistances, type DeviceHead, type HeadChoice } from '../head';
 import { aspectMismatch } from '../input/input-size';
 import { chunkLength, type PadimModel } from '../model/model';
 import type { RuntimeOptions } from '../options';
-import { makeRoiRecord, maskAsMap, rasterise, readRoiFile, Roi, type RegionScore, type RoiSpec } from '../roi';
+import {
+  makeRoiRecord,
+  maskAsMap,
+  rasterise,
+  readRoiFile,
+  Roi,
+  type RegionScore,
+  type RoiSpec,
+} from '../roi';
 import type { ImageInput, InputGeometry, PreparedImage, ScoreMap, StageTimings } from '../types';
 
 export interface ScoreResult {

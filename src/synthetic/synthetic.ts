@@ -43,7 +43,7 @@ export const MASK_CHANGE_THRESHOLD = 12;
 /** Seeded uniform [0, 1) generator. */
 type Rng = () => number;
 
-/** mulberry32 (src/random.ts): tiny, fast, good enough for textures, identical in every JS engine. */
+/** mulberry32 (src/math/random.ts): tiny, fast, good enough for textures, identical in every JS engine. */
 export const mulberry32: (seed: number) => Rng = seededRng;
 
 /** Folds any finite number into 32 bits, so large or negative seeds still differ. */

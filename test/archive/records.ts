@@ -1,6 +1,6 @@
 /** Decisions for the archive tests: part i, every third one NG with an image and a heatmap. */
 import type { ArchiveFile } from '../../src/archive';
-import { buildResult, type InspectionResult } from '../../src/node-support/result';
+import { buildResult, type InspectionResult } from '../../src/result/result';
 
 /** A recognisable fake PNG of `bytes` bytes (the archive does not decode images). */
 export function fakePng(bytes: number, fill: number): Buffer {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { PadimModel } from '../../src/model/model';
-import { ModelRegistry, type ModelInfo, type SessionLoader } from '../../src/node-support/model-registry';
+import type { ModelInfo } from '../../src/model/model-info';
+import { ModelRegistry, type SessionLoader } from '../../src/node-support/model-registry';
 
 /** A stand-in session: records whether it was disposed. */
 interface Fake {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PathNotAllowedError, PathPolicy, isInside, realLocation } from '../../src/node-support/path-policy';
+import { isInside } from '../../src/files/path-inside';
+import { PathNotAllowedError, PathPolicy, realLocation } from '../../src/node-support/path-policy';
 import { tempDir } from '../helpers';
 
 describe('path allow-list (padimAllowedPaths)', () => {

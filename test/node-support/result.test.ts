@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { assertValidResult, buildResult } from '../../src/node-support/result';
+import { assertValidResult, buildResult } from '../../src/result/result';
 
 describe('inspection result', () => {
   it('builds OK and NG results that follow the schema', () => {

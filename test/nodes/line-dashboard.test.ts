@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { loadModel, readModelHeader } from '../../src/model/model-file';
-import { modelInfo } from '../../src/node-support/model-registry';
+import { modelInfo } from '../../src/model/model-info';
 import { Scorer } from '../../src/padim/scorer';
 import { editorSession, ROOT, screenshot, waitForModel } from '../support/editor-browser';
 import { readExample } from '../support/example-flows';

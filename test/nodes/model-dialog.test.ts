@@ -33,7 +33,10 @@ describe('padim-model dialog in headless Chromium', function () {
     if (shared) {
       const body = fs.readFileSync(path.join(shared, 'models', `${INT8}.onnx`));
       server = http.createServer((req, res) => {
-        if (req.url !== `/${INT8}.onnx`) return res.writeHead(404).end();
+        if (req.url !== `/${INT8}.onnx`) {
+          res.writeHead(404).end();
+          return;
+        }
         res.writeHead(200, { 'Content-Length': body.length }).end(body);
       });
       const port = await freePort();

@@ -37,13 +37,22 @@ async function mirror(files: Record<string, Buffer>, slow: string[]): Promise<Mi
     const name = decodeURIComponent((req.url ?? '').slice(1));
     requests.push(name);
     const body = files[name];
-    if (!body) return res.writeHead(404).end();
+    if (!body) {
+      res.writeHead(404).end();
+      return;
+    }
     res.writeHead(200, { 'Content-Length': body.length });
-    if (!slow.includes(name)) return res.end(body);
+    if (!slow.includes(name)) {
+      res.end(body);
+      return;
+    }
     let at = 0;
     const send = () => {
       if (res.destroyed) return;
-      if (at >= body.length) return res.end();
+      if (at >= body.length) {
+        res.end();
+        return;
+      }
       res.write(body.subarray(at, (at += 65536)));
       setTimeout(send, 20);
     };

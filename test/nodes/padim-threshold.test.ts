@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { assertValidAlarm } from '../../src/node-support/alarm';
-import { assertValidResult } from '../../src/node-support/result';
+import { assertValidResult } from '../../src/result/result';
 import { tempDir } from '../helpers';
 import { ALL_NODES, SMALL_MODEL, collect, fitSmallModel, helper, recordStatus, waitFor } from './fixtures';
 

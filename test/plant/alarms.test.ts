@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { assertValidAlarm, type Alarm } from '../../src/node-support/alarm';
-import { assertValidResult, type InspectionResult } from '../../src/node-support/result';
+import { assertValidResult, type InspectionResult } from '../../src/result/result';
 import { tempDir } from '../helpers';
 import { ALL_NODES, helper, waitFor } from '../nodes/fixtures';
 import {

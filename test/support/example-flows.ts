@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { modelInfo } from '../../src/node-support/model-registry';
+import { modelInfo } from '../../src/model/model-info';
 import { SMALL_MODEL, fitSmallModel } from '../nodes/fixtures';
 
 export type FlowNode = { id: string; type: string; z?: string; wires?: string[][]; [k: string]: unknown };

@@ -16,7 +16,7 @@ import { writeAtomically } from '../../files/atomic-write';
 import type { PadimModel } from '../model';
 import { loadModel, readModelHeader, saveModel } from '../model-file';
 import { sha256File } from '../../backbone/registry/store';
-import { modelInfo } from '../../node-support/model-registry';
+import { modelInfo } from '../model-info';
 import {
   HistoryIndexError,
   INDEX_FILE,
