@@ -17,7 +17,7 @@ import { readCategory } from '../src/eval/dataset';
 import { evaluate, type EvaluationReport } from '../src/eval/evaluate';
 import { fitModel } from '../src/padim/fit';
 import type { FitOptions } from '../src/options';
-import { parseSize } from '../src/image/preprocess';
+import { parseSize } from '../src/input';
 import { Scorer } from '../src/padim/scorer';
 import { writeSyntheticDataset, type SyntheticDatasetOptions } from '../src/synthetic/synthetic';
 

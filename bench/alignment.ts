@@ -12,13 +12,13 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Aligner } from '../src/alignment/aligner';
 import type { AlignMode } from '../src/alignment/reference';
-import { median } from '../src/bench/floors';
+import { median } from '../src/math/median';
 import { readCategory } from '../src/eval/dataset';
 import { evaluate, type EvaluationReport } from '../src/eval/evaluate';
 import { caughtAtFalseAlarmRate, type BinaryLabel } from '../src/eval/metrics';
 import { fitModel } from '../src/padim/fit';
 import type { FitOptions } from '../src/options';
-import { prepareImage } from '../src/image/preprocess';
+import { prepareImage } from '../src/image';
 import { Scorer } from '../src/padim/scorer';
 import { writePlacedDataset, type Placement } from '../src/synthetic/placed';
 

@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DecisionArchive, treeBytes, type ArchiveFile } from '../src/archive';
-import { median } from '../src/bench/floors';
+import { median } from '../src/math/median';
 import { readCategory } from '../src/eval/dataset';
 import { fitModel } from '../src/padim/fit';
 import { saveModel } from '../src/model/model-file';

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openBackbone, type Backbone } from '../src/backbone/backbone';
-import { median } from '../src/bench/floors';
+import { median } from '../src/math/median';
 import { importFile } from '../src/backbone/registry/store';
 
 interface Case {

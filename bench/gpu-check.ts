@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { openBackbone, PROVIDERS } from '../src/backbone/backbone';
-import { median } from '../src/bench/floors';
+import { median } from '../src/math/median';
 import { writeGeneratedBackbone } from '../src/bench/generated-backbone';
 import { embedBatch, extractFeatures } from '../src/padim/extractor';
 import { fitModel } from '../src/padim/fit';
@@ -27,7 +27,7 @@ import { DEFAULT_ARRANGEMENT, DeviceHead, type HeadArrangement, type HeadChoice 
 import { listImageFiles } from '../src/image/image-files';
 import type { PadimModel } from '../src/model/model';
 import { buildModel, DataType, valueInfo } from '../src/onnx/onnx-builder';
-import { batchToTensor, prepareImage } from '../src/image/preprocess';
+import { batchToTensor, prepareImage } from '../src/image';
 import { Scorer } from '../src/padim/scorer';
 import { writeSyntheticDataset } from '../src/synthetic/synthetic';
 import { IMAGENET_NORMALISATION, type ProviderName, type SizeProtocol } from '../src/types';

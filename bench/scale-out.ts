@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readCategory } from '../src/eval/dataset';
+import { median } from '../src/math/median';
 import { fitModel } from '../src/padim/fit';
 import { saveModel } from '../src/model/model-file';
 import { writeSyntheticDataset } from '../src/synthetic/synthetic';
@@ -58,11 +59,6 @@ function options(): Options {
     json: values.json,
   };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** Publishes `n` images at once and resolves with the seconds until the last result. */
 async function timedRun(

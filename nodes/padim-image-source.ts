@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listFolderImages, mvtecLabel } from '../src/node-support/folder-images';
 import { imageFromPayload, payloadLooksLikeImage, sniffImageKind } from '../src/node-support/image-input';
-import { maxImageFileBytes } from '../src/image/preprocess';
+import { maxImageFileBytes } from '../src/image';
 import { readRegularFile, readRegularFileSync } from '../src/files/regular-file';
 import { maxPixelsSetting } from './lib/max-pixels';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from './lib/red';

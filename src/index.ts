@@ -7,7 +7,8 @@ export { loadModel, saveModel, readModelHeader, ModelFileError } from './model/m
 export type { PadimModel, ModelHeader, GaussianArrays, ScoreDistribution, Calibration } from './model/model';
 export { openBackbone, type Backbone } from './backbone/backbone';
 export { PRESETS } from './backbone/presets';
-export { prepareImage, parseSize, ImageInputError } from './image/preprocess';
+export { prepareImage, ImageInputError } from './image';
+export { parseSize } from './input';
 export { makeAnomalyMap, mapToOriginal, upsampleBilinear, gaussianBlur } from './padim/anomaly-map';
 export { renderHeatmap, overlay, loadRgb, encodeRgb, type HeatmapOptions } from './render/heatmap';
 export { readCategory, type CategoryDataset } from './eval/dataset';

@@ -6,7 +6,7 @@ import type { InverseMethod } from './linalg/batched-linalg';
 import type { PrecisionStorage } from './model/precision-storage';
 import type { InversePrecision } from './padim/gaussian';
 import type { RoiSpec } from './roi/spec';
-import { DEFAULT_AUTO_SHORT, type SizeChoice } from './input/input-size';
+import { DEFAULT_AUTO_SHORT, type SizeChoice } from './input';
 import type { Normalisation, ProviderName } from './types';
 import { IMAGENET_NORMALISATION } from './types';
 

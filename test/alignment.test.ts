@@ -17,7 +17,7 @@ import { readCategory } from '../src/eval/dataset';
 import { evaluate } from '../src/eval/evaluate';
 import { fitModel } from '../src/padim/fit';
 import { loadModel, readModelHeader, saveModel } from '../src/model/model-file';
-import { prepareImage } from '../src/image/preprocess';
+import { prepareImage } from '../src/image';
 import { Scorer } from '../src/padim/scorer';
 import { placedPart, writePlacedDataset, type Placement } from '../src/synthetic/placed';
 import { IMAGENET_NORMALISATION, type PreparedImage } from '../src/types';

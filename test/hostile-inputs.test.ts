@@ -13,7 +13,7 @@ import { fitModel } from '../src/padim/fit';
 import { heatmapNames } from '../src/render/heatmap-names';
 import { listImageFiles } from '../src/image/image-files';
 import { loadModel, saveModel } from '../src/model/model-file';
-import { prepareImage } from '../src/image/preprocess';
+import { prepareImage } from '../src/image';
 import { IMAGENET_NORMALISATION } from '../src/types';
 import { tempDir } from './helpers';
 

@@ -16,12 +16,13 @@ import {
   aspectMismatch,
   DEFAULT_MAX_CELLS,
   measureStrides,
+  parseSize,
   parseSizeChoice,
   resolveAutoSize,
-} from '../src/input/input-size';
+  SizeSpecError,
+} from '../src/input';
 import type { PadimModel } from '../src/model/model';
 import { loadModel, saveModel } from '../src/model/model-file';
-import { parseSize, SizeSpecError } from '../src/image/preprocess';
 import { seededRng } from '../src/math/random';
 import { Scorer } from '../src/padim/scorer';
 import { addDefect, generateTexture } from '../src/synthetic/synthetic';

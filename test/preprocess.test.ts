@@ -4,14 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
-import {
-  batchToTensor,
-  decodeBmp,
-  ImageInputError,
-  parseSize,
-  prepareImage,
-  SizeSpecError,
-} from '../src/image/preprocess';
+import { batchToTensor, decodeBmp, ImageInputError, prepareImage } from '../src/image';
+import { parseSize, SizeSpecError } from '../src/input';
 import { IMAGENET_NORMALISATION, type Normalisation, type PreparedImage, type RawImage } from '../src/types';
 
 const NORM = IMAGENET_NORMALISATION;

@@ -2,7 +2,7 @@
  * `padimMaxPixels` from Node-RED's settings.js: images with more pixels are refused before they
  * are decoded, by every node that decodes images (score, fit, heatmap).
  */
-import { DEFAULT_MAX_PIXELS } from '../../src/image/preprocess';
+import { DEFAULT_MAX_PIXELS } from '../../src/image';
 import type { NodeAPI } from './red';
 
 /** The limit, or an error that says what is wrong with the setting. */

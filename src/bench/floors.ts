@@ -5,13 +5,8 @@
  * - matrix-product rate: float32 multiply-adds per second of a large onnxruntime MatMul.
  */
 import * as ort from 'onnxruntime-node';
+import { median } from '../math/median';
 import { buildModel, DataType, valueInfo } from '../onnx/onnx-builder';
-
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** GB/s of reading + writing a buffer much larger than the caches (counted as 2 x bytes). */
 export function measureBandwidth(megabytes = 512, runs = 5): number {

@@ -9,14 +9,15 @@ import * as path from 'node:path';
 import { makeAnomalyMap } from '../padim/anomaly-map';
 import { embedBatch, extractFeatures } from '../padim/extractor';
 import { fitModel } from '../padim/fit';
-import { describeSize } from '../input/input-size';
+import { describeSize } from '../input';
 import { listImageFiles } from '../image/image-files';
 import type { FitOptions } from '../options';
 import { storageBytesPerCell } from '../model/precision-storage';
-import { prepareImage } from '../image/preprocess';
+import { prepareImage } from '../image';
 import { Scorer } from '../padim/scorer';
 import { writeSyntheticDataset } from '../synthetic/synthetic';
-import { median, measureBandwidth, measureMatmul } from './floors';
+import { measureBandwidth, measureMatmul } from './floors';
+import { median } from '../math/median';
 
 export interface BenchOptions extends FitOptions {
   /** images scored together */

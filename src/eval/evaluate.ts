@@ -18,6 +18,7 @@ import {
   PixelMetricsAccumulator,
   type OperatingPoint,
 } from './metrics';
+import { describeSize } from '../input';
 import { expectedFalseAlarmRate } from '../threshold';
 import type { Scorer, ScoreResult } from '../padim/scorer';
 import type { InputGeometry } from '../types';
@@ -111,7 +112,7 @@ export function maskToInput(
 
 function sizeText(scorer: Scorer): string {
   const { size: s, auto } = scorer.model.header.input;
-  const text = s.kind === 'resize' ? `${s.width}x${s.height}` : `${s.resize}/crop${s.width}x${s.height}`;
+  const text = describeSize(s, 'compact');
   return auto ? `${text} (auto)` : text;
 }
 

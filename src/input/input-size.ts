@@ -11,22 +11,10 @@
  */
 import type { Backbone } from '../backbone/backbone';
 import { batches } from '../math/batches';
-import { parseSize, readImageSize, SizeSpecError, MAX_INPUT_SIDE } from '../image/preprocess';
+import { readImageSize } from '../image';
+import { median } from '../math/median';
 import type { ImageInput, SizeProtocol } from '../types';
-
-/** `auto[:SHORT]`: aspect-preserving, decided from the training images at fit time. */
-export interface AutoSize {
-  kind: 'auto';
-  /** short side in input pixels (before rounding to the stride) */
-  short: number;
-  /** largest grid (stage-1 cells) accepted; default {@link DEFAULT_MAX_CELLS} */
-  maxCells?: number;
-}
-
-/** What a user may ask for: an explicit protocol, or `auto`. */
-export type SizeChoice = SizeProtocol | AutoSize;
-
-export const DEFAULT_AUTO_SHORT = 256;
+import { describeSize, MAX_INPUT_SIDE, SizeSpecError, type AutoSize } from './size-text';
 
 /**
  * Cap on the grid: 16384 cells is a 256x1024 input at stride 4 (4x the 64x64 grid of a
@@ -48,37 +36,6 @@ export interface AutoSizeRecord {
   aspect: number;
 }
 
-/**
- * Parses size text from the CLI or the editor: `auto`, `auto:320`, or what {@link parseSize}
- * takes (`256`, `320x256`, with a crop). Empty text means the default, `auto`.
- */
-export function parseSizeChoice(text: string | undefined, crop?: string | number): SizeChoice {
-  const t = (text ?? '').trim();
-  const noCrop = crop === undefined || crop === null || String(crop).trim() === '';
-  const auto = /^auto(?::(\d+))?$/i.exec(t === '' ? 'auto' : t);
-  if (!auto) {
-    try {
-      return parseSize(t, noCrop ? undefined : crop);
-    } catch (err) {
-      if (err instanceof SizeSpecError && noCrop)
-        throw new SizeSpecError(`${err.message}, or auto / auto:SHORT`);
-      throw err;
-    }
-  }
-  if (!noCrop) throw new SizeSpecError(`a crop cannot be combined with size 'auto'; give a size such as 256`);
-  const short = auto[1] === undefined ? DEFAULT_AUTO_SHORT : Number(auto[1]);
-  if (!Number.isInteger(short) || short < 16 || short > MAX_INPUT_SIDE)
-    throw new SizeSpecError(`the short side of 'auto:${auto[1]}' must be from 16 to ${MAX_INPUT_SIDE}`);
-  return { kind: 'auto', short };
-}
-
-/** Size text for messages and the CLI: `640x256`, `resize 256, crop 224x224`, `auto:256`. */
-export function describeSize(size: SizeChoice): string {
-  if (size.kind === 'auto') return `auto:${size.short}`;
-  if (size.kind === 'resize') return `${size.width}x${size.height}`;
-  return `resize ${size.resize}, crop ${size.width}x${size.height}`;
-}
-
 /** Strides of the backbone: of stage 1 (one grid cell) and the largest of the three stages. */
 export interface BackboneStrides {
   grid: number;
@@ -89,12 +46,6 @@ export interface ResolvedSize {
   size: Extract<SizeProtocol, { kind: 'resize' }>;
   record: AutoSizeRecord;
   warnings: string[];
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 function relativeDifference(a: number, b: number): number {

@@ -11,7 +11,8 @@
 import { totalmem } from 'node:os';
 import { packedSize, type ModelHeader } from './model';
 import { storageBytesPerCell } from './precision-storage';
-import { SizeSpecError, validateNormalisation, validateSizeProtocol } from '../image/preprocess';
+import { validateNormalisation } from '../image';
+import { SizeSpecError, validateSizeProtocol } from '../input';
 
 /**
  * Channels of one backbone stage. The widest stage of the networks in use has 1024 (WideResNet50

@@ -44,7 +44,7 @@ import {
   type ModelHeader,
   type PadimModel,
 } from './model';
-import type { SizeChoice } from '../input/input-size';
+import type { SizeChoice } from '../input';
 import { expandLower, packLower, type CompactStorage } from './precision-storage';
 import { headerProblem } from './header-check';
 import type { Normalisation, SizeProtocol } from '../types';

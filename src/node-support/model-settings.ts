@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { ALIGN_MODES, type AlignMode } from '../alignment/reference';
 import { PROVIDERS } from '../backbone/backbone';
 import type { FitOptions } from '../options';
-import { parseSizeChoice } from '../input/input-size';
+import { parseSizeChoice } from '../input';
 import type { ProviderName } from '../types';
 import type { ScoringOptions } from './model-registry';
 

@@ -5,7 +5,7 @@
 import type { AlignedImage } from '../alignment/aligner';
 import type { Backbone } from '../backbone/backbone';
 import { Embedder } from './embedding';
-import { batchToTensor, prepareImage } from '../image/preprocess';
+import { batchToTensor, prepareImage } from '../image';
 import type { FeatureMap, ImageInput, Normalisation, PreparedImage, SizeProtocol } from '../types';
 
 export interface ExtractedBatch {

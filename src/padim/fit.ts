@@ -32,7 +32,7 @@ import {
   type ScoreDistribution,
 } from '../model/model';
 import { DEFAULTS, type FitOptions } from '../options';
-import { prepareImage } from '../image/preprocess';
+import { prepareImage } from '../image';
 import { fitTail, thresholdForFalseAlarmRate } from '../threshold';
 import type { ImageInput, PreparedImage, SizeProtocol } from '../types';
 

@@ -3,7 +3,7 @@
  * of the region above the threshold, as PNG or JPEG bytes.
  */
 import sharp from 'sharp';
-import { openImagePipeline } from '../image/preprocess';
+import { openImagePipeline } from '../image';
 import { mapToOriginal } from '../padim/anomaly-map';
 import { writeFileAtomic } from '../files/atomic-write';
 import { outlineOf } from '../roi/roi';

@@ -1,6 +1,6 @@
 /** Reading a region file from disk: JSON (by content) or a mask image (anything sharp decodes). */
 import { promises as fsp } from 'node:fs';
-import { openImagePipeline } from '../image/preprocess';
+import { openImagePipeline } from '../image';
 import { maskSpec, parseRoiJson, RoiError, type RoiSpec } from './spec';
 
 /** A JSON region file is small; anything larger is not one. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { prepareImage } from '../../src/image/preprocess';
+import { prepareImage } from '../../src/image';
 import { IMAGENET_NORMALISATION } from '../../src/types';
 import { ALL_NODES, SMALL_MODEL, collect, helper } from '../nodes/fixtures';
 import { CATCH_NODES, badImages, faultModel, unhandledRejectionsDuring, type BadImage } from './fault-kit';

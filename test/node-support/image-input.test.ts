@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 import sharp from 'sharp';
 import { imageFromPayload, payloadLooksLikeImage, sniffImageKind } from '../../src/node-support/image-input';
-import { prepareImage } from '../../src/image/preprocess';
+import { prepareImage } from '../../src/image';
 import { IMAGENET_NORMALISATION, type RawImage } from '../../src/types';
 import { tempDir } from '../helpers';
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { fitModel } from '../../src/padim/fit';
-import { parseSizeChoice } from '../../src/input/input-size';
+import { parseSizeChoice } from '../../src/input';
 import { saveModel } from '../../src/model/model-file';
 import { generateTexture } from '../../src/synthetic/synthetic';
 import {
