@@ -29,10 +29,13 @@ describe('embedding', () => {
 
   it('projects stage by stage to the same embedding as the concatenated features times W', async () => {
     const d = 6;
-    const w = semiOrthogonalMatrix(totalChannels, d, 11); // [D, d]
+    const w = semiOrthogonalMatrix({ totalChannels, dims: d }, 11); // [D, d]
     const linalg = new BatchedLinalg({ threads: 1 });
     try {
-      const embedder = new Embedder(totalChannels, { kind: 'semi-orthogonal', seed: 11 }, linalg, w);
+      const embedder = new Embedder(
+        { totalChannels, reduction: { kind: 'semi-orthogonal', seed: 11 }, projection: w },
+        linalg,
+      );
       const got = await embedder.embed(stages);
       const all = gatherChannels(
         stages,
