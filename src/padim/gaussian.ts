@@ -235,7 +235,7 @@ export class GaussianAccumulator {
           mean[k * this.chunkCells * d + i] = sums.shift[i] + sums.s1[i] / total;
         if (opts.shrink) {
           // the co-moment is formed here so it can be shrunk; the raw one is what is stored
-          const raw = comomentInPlace(sums, { cells: n, dims: d }, total);
+          const raw = comomentInPlace(sums, n, d, total);
           shrinkage.set(shrinkInPlace({ data: sums.s2, cells: n, dims: d }, total), k * this.chunkCells);
           result = await this.linalg.precision({ ...inversion, s2: sums.s2, s1: new Float32Array(n * d) });
           result.comoment = raw;
@@ -327,8 +327,7 @@ export class GaussianAccumulator {
  * Turns a chunk's sums into co-moments, M2 = S2 - S1 S1^T / n, written over S2 (float64
  * arithmetic); returns them packed, as the model stores them.
  */
-function comomentInPlace(sums: ChunkSums, shape: { cells: number; dims: number }, n: number): Float32Array {
-  const { cells, dims: d } = shape;
+function comomentInPlace(sums: ChunkSums, cells: number, d: number, n: number): Float32Array {
   const packed = new Float32Array(cells * packedSize(d));
   let q = 0;
   for (let c = 0; c < cells; c++) {
