@@ -58,4 +58,17 @@ describe('embedding', () => {
       await linalg.dispose();
     }
   });
+
+  it('project multiplies X [N, D] by W [D, d] as named, and refuses inner sizes that differ', async () => {
+    const linalg = new BatchedLinalg({ threads: 1 });
+    try {
+      // X [2, 3], W [3, 2]: a swapped pair of sizes would give another shape or the refusal below
+      const x = { data: Float32Array.of(1, 2, 3, 4, 5, 6), rows: 2, cols: 3 };
+      const w = { data: Float32Array.of(1, 0, 0, 1, 1, 1), rows: 3, cols: 2 };
+      assert.deepEqual(Array.from(await linalg.project(x, w)), [4, 5, 10, 11]);
+      await assert.rejects(linalg.project(x, { ...w, rows: 2, cols: 3 }), /X has 3 columns but W has 2 rows/);
+    } finally {
+      await linalg.dispose();
+    }
+  });
 });
