@@ -83,7 +83,7 @@ async function main(): Promise<void> {
         type: 'float32' | 'float64',
         storage: PrecisionStorage,
       ) => {
-        const acc = new GaussianAccumulator(cells, d, linalg);
+        const acc = new GaussianAccumulator({ cells, dims: d }, linalg);
         await acc.add(train);
         const t = performance.now();
         const g = await acc.finalise({

@@ -33,7 +33,10 @@ function sum(a: ArrayLike<number>): number {
 describe('anomaly-map', () => {
   describe('upsampleBilinear (align_corners=False)', () => {
     it('2x2 -> 4x4 matches the PyTorch values', () => {
-      const out = upsampleBilinear(new Float32Array([0, 1, 2, 3]), 2, 2, 4, 4);
+      const out = upsampleBilinear(
+        { data: new Float32Array([0, 1, 2, 3]), height: 2, width: 2 },
+        { height: 4, width: 4 },
+      );
       // F.interpolate(tensor([[0., 1.], [2., 3.]])[None, None], size=4, mode='bilinear', align_corners=False)
       // prettier-ignore
       assertClose(out, [
@@ -46,21 +49,33 @@ describe('anomaly-map', () => {
 
     it('non-integer ratio 1x3 -> 1x5, with edge clamping', () => {
       // src = (d + 0.5) * 0.6 - 0.5 = -0.2 (->0), 0.4, 1.0, 1.6, 2.2 (-> clamped to the last sample)
-      const out = upsampleBilinear(new Float32Array([0, 10, 40]), 1, 3, 1, 5);
+      const out = upsampleBilinear(
+        { data: new Float32Array([0, 10, 40]), height: 1, width: 3 },
+        { height: 1, width: 5 },
+      );
       assertClose(out, [0, 4, 10, 28, 40], 1e-5);
     });
 
     it('non-square output; constant stays constant; same size is the identity', () => {
-      const out = upsampleBilinear(new Float32Array(6).fill(2.5), 2, 3, 7, 11);
+      const out = upsampleBilinear(
+        { data: new Float32Array(6).fill(2.5), height: 2, width: 3 },
+        { height: 7, width: 11 },
+      );
       assert.equal(out.length, 77);
       assertClose(out, new Float32Array(77).fill(2.5));
       const grid = Float32Array.from({ length: 12 }, (_, i) => i * i);
-      assertClose(upsampleBilinear(grid, 3, 4, 3, 4), grid);
+      assertClose(upsampleBilinear({ data: grid, height: 3, width: 4 }, { height: 3, width: 4 }), grid);
     });
 
     it('rejects inconsistent sizes', () => {
-      assert.throws(() => upsampleBilinear(new Float32Array(5), 2, 3, 4, 4), /5 values, expected 2x3/);
-      assert.throws(() => upsampleBilinear(new Float32Array(6), 2, 3, 0, 4), RangeError);
+      assert.throws(
+        () => upsampleBilinear({ data: new Float32Array(5), height: 2, width: 3 }, { height: 4, width: 4 }),
+        /5 values, expected 2x3/,
+      );
+      assert.throws(
+        () => upsampleBilinear({ data: new Float32Array(6), height: 2, width: 3 }, { height: 0, width: 4 }),
+        RangeError,
+      );
     });
   });
 
@@ -84,7 +99,7 @@ describe('anomaly-map', () => {
       // 1 x 5 row, 3 taps: out[0] = k0*x[1] + k1*x[0] + k2*x[1]
       const k = gaussianKernel1d(1, 3);
       const row = new Float32Array([1, 2, 4, 8, 16]);
-      const out = gaussianBlur(row, 1, 5, 1, 3);
+      const out = gaussianBlur({ data: row, height: 1, width: 5 }, 1, 3);
       assertClose(
         out,
         [
@@ -97,7 +112,7 @@ describe('anomaly-map', () => {
         1e-5,
       );
       // Same along the vertical axis.
-      assertClose(gaussianBlur(row, 5, 1, 1, 3), out, 1e-5);
+      assertClose(gaussianBlur({ data: row, height: 5, width: 1 }, 1, 3), out, 1e-5);
     });
 
     it('blur of a constant is the constant, also for maps smaller than the kernel', () => {
@@ -106,7 +121,7 @@ describe('anomaly-map', () => {
         [5, 7],
         [1, 1],
       ]) {
-        const out = gaussianBlur(new Float32Array(h * w).fill(3.25), h, w);
+        const out = gaussianBlur({ data: new Float32Array(h * w).fill(3.25), height: h, width: w });
         assertClose(out, new Float32Array(h * w).fill(3.25), 1e-5, `${h}x${w}`);
       }
     });
@@ -116,7 +131,7 @@ describe('anomaly-map', () => {
       const map = new Float32Array(n * n);
       const c = 32;
       map[c * n + c] = 1;
-      const out = gaussianBlur(map, n, n);
+      const out = gaussianBlur({ data: map, height: n, width: n });
       const k = gaussianKernel1d(4, 33);
       const expected = new Float32Array(n * n);
       for (let y = 0; y < 33; y++) for (let x = 0; x < 33; x++) expected[(y + 16) * n + x + 16] = k[y] * k[x];
@@ -127,20 +142,22 @@ describe('anomaly-map', () => {
       const m = new Float32Array(100 * 120);
       for (let y = 20; y < 80; y++)
         for (let x = 20; x < 100; x++) m[y * 120 + x] = Math.sin(x * 0.7 + y) + 1.5;
-      assert.ok(Math.abs(sum(gaussianBlur(m, 100, 120)) - sum(m)) < 1e-3 * sum(m));
+      assert.ok(Math.abs(sum(gaussianBlur({ data: m, height: 100, width: 120 })) - sum(m)) < 1e-3 * sum(m));
     });
 
     it('rejects even kernel sizes and bad sigma', () => {
-      assert.throws(() => gaussianBlur(new Float32Array(4), 2, 2, 4, 32), /odd/);
-      assert.throws(() => gaussianBlur(new Float32Array(4), 2, 2, 0), /sigma/);
+      assert.throws(() => gaussianBlur({ data: new Float32Array(4), height: 2, width: 2 }, 4, 32), /odd/);
+      assert.throws(() => gaussianBlur({ data: new Float32Array(4), height: 2, width: 2 }, 0), /sigma/);
     });
 
     it('256x256 upsample + 33-tap blur takes a few ms', () => {
       const grid = Float32Array.from({ length: 64 * 64 }, (_, i) => Math.sin(i));
-      for (let i = 0; i < 3; i++) makeAnomalyMap(grid, 64, 64, 256, 256); // warm up the JIT
+      for (let i = 0; i < 3; i++)
+        makeAnomalyMap({ data: grid, height: 64, width: 64 }, { height: 256, width: 256 }); // warm up the JIT
       const runs = 10;
       const t0 = process.hrtime.bigint();
-      for (let i = 0; i < runs; i++) makeAnomalyMap(grid, 64, 64, 256, 256);
+      for (let i = 0; i < runs; i++)
+        makeAnomalyMap({ data: grid, height: 64, width: 64 }, { height: 256, width: 256 });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6 / runs;
       // Generous bound so slow CI machines pass; typically 2-4 ms.
       assert.ok(ms < 50, `${ms.toFixed(2)} ms per map`);
@@ -151,18 +168,25 @@ describe('anomaly-map', () => {
     it('upsamples, blurs and scores with the maximum', () => {
       const grid = new Float32Array(8 * 8);
       grid[3 * 8 + 5] = 10;
-      const { map, score } = makeAnomalyMap(grid, 8, 8, 64, 48);
+      const { map, score } = makeAnomalyMap({ data: grid, height: 8, width: 8 }, { height: 64, width: 48 });
       assert.equal(map.width, 48);
       assert.equal(map.height, 64);
-      const expected = gaussianBlur(upsampleBilinear(grid, 8, 8, 64, 48), 64, 48);
+      const expected = gaussianBlur({
+        data: upsampleBilinear({ data: grid, height: 8, width: 8 }, { height: 64, width: 48 }),
+        height: 64,
+        width: 48,
+      });
       assert.deepEqual(map.data, expected);
       assert.equal(score, Math.max(...expected));
       assert.ok(score > 0 && score < 10);
       // sigma 0: no smoothing; same-size output keeps the peak.
-      assert.equal(makeAnomalyMap(grid, 8, 8, 8, 8, { sigma: 0 }).score, 10);
+      assert.equal(
+        makeAnomalyMap({ data: grid, height: 8, width: 8 }, { height: 8, width: 8 }, { sigma: 0 }).score,
+        10,
+      );
       assert.deepEqual(
-        makeAnomalyMap(grid, 8, 8, 64, 48, { sigma: 0 }).map.data,
-        upsampleBilinear(grid, 8, 8, 64, 48),
+        makeAnomalyMap({ data: grid, height: 8, width: 8 }, { height: 64, width: 48 }, { sigma: 0 }).map.data,
+        upsampleBilinear({ data: grid, height: 8, width: 8 }, { height: 64, width: 48 }),
       );
     });
   });
@@ -181,7 +205,13 @@ describe('anomaly-map', () => {
       const out = mapToOriginal({ data: new Float32Array([0, 1, 2, 3]), width: 2, height: 2 }, geometry);
       assert.equal(out.width, 4);
       assert.equal(out.height, 4);
-      assertClose(out.data, upsampleBilinear(new Float32Array([0, 1, 2, 3]), 2, 2, 4, 4));
+      assertClose(
+        out.data,
+        upsampleBilinear(
+          { data: new Float32Array([0, 1, 2, 3]), height: 2, width: 2 },
+          { height: 4, width: 4 },
+        ),
+      );
       // Non-square scales: equals upsampleBilinear to the original size.
       const map = Float32Array.from({ length: 6 * 5 }, (_, i) => (i * 37) % 11);
       const g2: InputGeometry = {
@@ -194,7 +224,7 @@ describe('anomaly-map', () => {
       };
       assertClose(
         mapToOriginal({ data: map, width: 5, height: 6 }, g2).data,
-        upsampleBilinear(map, 6, 5, 9, 13),
+        upsampleBilinear({ data: map, height: 6, width: 5 }, { height: 9, width: 13 }),
         1e-5,
       );
     });

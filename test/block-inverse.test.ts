@@ -61,7 +61,7 @@ describe('blocked Cholesky inversion (block-inverse.ts)', () => {
     inversePrecision: 'float32' | 'float64',
     inverseMethod: 'lu' | 'cholesky',
   ) {
-    const acc = new GaussianAccumulator(cells, d, linalg, undefined, 2);
+    const acc = new GaussianAccumulator({ cells, dims: d, chunkCells: 2 }, linalg);
     await acc.add(embs);
     return acc.finalise({ eps: 0.01, keepComoment: false, inversePrecision, inverseMethod });
   }

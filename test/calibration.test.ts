@@ -30,7 +30,7 @@ describe('held-out calibration distances (Woodbury, no refit)', () => {
         e[i] = 3 + gaussianSample(rng) * (1 + (i % d) * 0.5) + (i % 3) * gaussianSample(rng);
       return e;
     });
-    const acc = new GaussianAccumulator(cells, d, linalg, undefined, 3);
+    const acc = new GaussianAccumulator({ cells, dims: d, chunkCells: 3 }, linalg);
     await acc.add(embs);
     const g = await acc.finalise({ eps, keepComoment: false });
     const heldOut = embs.slice(n - k);
@@ -157,7 +157,7 @@ function refitDistance(
   const a = Array.from({ length: D }, (_, i) => Array.from({ length: D }, (_, j) => m2[i * D + j]));
   if (shrink === 'oas') {
     const m = Float32Array.from(m2);
-    shrinkInPlace(m, 1, D, rest.length);
+    shrinkInPlace({ data: m, cells: 1, dims: D }, rest.length);
     for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) a[i][j] = m[i * D + j];
   }
   for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) a[i][j] = a[i][j] / divisor + (i === j ? EPS : 0);
@@ -187,7 +187,7 @@ describe('leave-one-out calibration distances (rank-one downdate, no refit)', ()
   it('equal a refit without each image (covariance over N-1) to 1e-4, for every image', async () => {
     const n = 14;
     const embs = embeddings(n, 11);
-    const acc = new GaussianAccumulator(CELLS, D, linalg, undefined, 2);
+    const acc = new GaussianAccumulator({ cells: CELLS, dims: D, chunkCells: 2 }, linalg);
     await acc.add(embs);
     const g = await acc.finalise({ eps: EPS, keepComoment: false, inversePrecision: 'float64' });
     const loo = await looDistances(g, embs, linalg);
@@ -212,7 +212,7 @@ describe('leave-one-out calibration distances (rank-one downdate, no refit)', ()
   it('with shrinkage equal a refit that keeps the full fit rho to 1e-4, and a full OAS refit to within 20%', async () => {
     const n = 6; // N - 1 < d/4 is not the trigger here: shrinkage is asked for directly
     const embs = embeddings(n, 12);
-    const acc = new GaussianAccumulator(CELLS, D, linalg, undefined, 2);
+    const acc = new GaussianAccumulator({ cells: CELLS, dims: D, chunkCells: 2 }, linalg);
     await acc.add(embs);
     const g = await acc.finalise({
       eps: EPS,

@@ -29,10 +29,13 @@ describe('embedding', () => {
 
   it('projects stage by stage to the same embedding as the concatenated features times W', async () => {
     const d = 6;
-    const w = semiOrthogonalMatrix(totalChannels, d, 11); // [D, d]
+    const w = semiOrthogonalMatrix({ totalChannels, dims: d }, 11); // [D, d]
     const linalg = new BatchedLinalg({ threads: 1 });
     try {
-      const embedder = new Embedder(totalChannels, { kind: 'semi-orthogonal', seed: 11 }, linalg, w);
+      const embedder = new Embedder(
+        { totalChannels, reduction: { kind: 'semi-orthogonal', seed: 11 }, projection: w },
+        linalg,
+      );
       const got = await embedder.embed(stages);
       const all = gatherChannels(
         stages,
@@ -51,6 +54,19 @@ describe('embedding', () => {
       // a second image reuses the split projection
       const again = await embedder.embed(stages);
       assert.deepEqual(again, got);
+    } finally {
+      await linalg.dispose();
+    }
+  });
+
+  it('project multiplies X [N, D] by W [D, d] as named, and refuses inner sizes that differ', async () => {
+    const linalg = new BatchedLinalg({ threads: 1 });
+    try {
+      // X [2, 3], W [3, 2]: a swapped pair of sizes would give another shape or the refusal below
+      const x = { data: Float32Array.of(1, 2, 3, 4, 5, 6), rows: 2, cols: 3 };
+      const w = { data: Float32Array.of(1, 0, 0, 1, 1, 1), rows: 3, cols: 2 };
+      assert.deepEqual(Array.from(await linalg.project(x, w)), [4, 5, 10, 11]);
+      await assert.rejects(linalg.project(x, { ...w, rows: 2, cols: 3 }), /X has 3 columns but W has 2 rows/);
     } finally {
       await linalg.dispose();
     }

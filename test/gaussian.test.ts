@@ -59,7 +59,7 @@ async function fit(
   d: number,
   chunkCells?: number,
 ) {
-  const acc = new GaussianAccumulator(cells, d, linalg, undefined, chunkCells);
+  const acc = new GaussianAccumulator({ cells, dims: d, chunkCells }, linalg);
   // add every batch as it comes, so uneven batches really reach the sums separately
   acc.groupBytes = 1;
   let i = 0;
@@ -118,7 +118,7 @@ describe('GaussianAccumulator (streaming mean and covariance)', () => {
     ] as const) {
       const cells = 2;
       const embs = randomEmbeddings(d + 40, cells, d, 2, 5);
-      const acc = new GaussianAccumulator(cells, d, linalg);
+      const acc = new GaussianAccumulator({ cells, dims: d }, linalg);
       await acc.add(embs);
       const g = await acc.finalise({ eps: 0.01, keepComoment: false, inversePrecision });
       for (let c = 0; c < cells; c++) {
@@ -147,7 +147,7 @@ describe('GaussianAccumulator (streaming mean and covariance)', () => {
     const embs = randomEmbeddings(30, cells, d, 3);
     const all = await fit(linalg, embs, [8, 8, 8, 6], cells, d, 2);
     const first = await fit(linalg, embs.slice(0, 11), [11], cells, d, 2);
-    const update = new GaussianAccumulator(cells, d, linalg, {
+    const update = new GaussianAccumulator({ cells, dims: d }, linalg, {
       count: first.count,
       mean: first.mean,
       comoment: first.comoment!,
@@ -174,7 +174,7 @@ describe('GaussianAccumulator (streaming mean and covariance)', () => {
     const d = 12;
     const embs = randomEmbeddings(6, cells, d, 4, 5);
     const finalise = async (images: Float32Array[], shrink: boolean) => {
-      const acc = new GaussianAccumulator(cells, d, linalg);
+      const acc = new GaussianAccumulator({ cells, dims: d }, linalg);
       await acc.add(images);
       return acc.finalise({ eps: 0.01, keepComoment: true, shrink, inversePrecision: 'float64' });
     };
@@ -194,7 +194,9 @@ describe('GaussianAccumulator (streaming mean and covariance)', () => {
       const tr = cov.reduce((t, row, i) => t + row[i], 0);
       const tr2 = cov.flat().reduce((t, v) => t + v * v, 0);
       const rho = shrunk.shrinkage![c];
-      assert.ok(Math.abs(rho - oasIntensity(tr, tr2, d, 6)) < 1e-6);
+      assert.ok(
+        Math.abs(rho - oasIntensity({ trace: tr, traceOfSquare: tr2 }, { dims: d, images: 6 })) < 1e-6,
+      );
       const o = c * d * d;
       let worst = 0;
       for (let i = 0; i < d; i++) {
@@ -211,7 +213,7 @@ describe('GaussianAccumulator (streaming mean and covariance)', () => {
     }
     // a shrunk fit of 4 images updated with 2 more equals a shrunk fit of all 6
     const first = await finalise(embs.slice(0, 4), true);
-    const update = new GaussianAccumulator(cells, d, linalg, {
+    const update = new GaussianAccumulator({ cells, dims: d }, linalg, {
       count: first.count,
       mean: first.mean,
       comoment: first.comoment!,
@@ -239,7 +241,7 @@ describe('GaussianAccumulator (streaming mean and covariance)', () => {
   });
 
   it('refuses fewer than two images and embeddings of the wrong size', async () => {
-    const acc = new GaussianAccumulator(2, 3, linalg);
+    const acc = new GaussianAccumulator({ cells: 2, dims: 3 }, linalg);
     await assert.rejects(acc.add([new Float32Array(5)]), /expected 2 x 3/);
     await acc.add([new Float32Array(6)]);
     await assert.rejects(acc.finalise({ eps: 0.01, keepComoment: false }), /at least 2 images/);
@@ -272,7 +274,7 @@ describe('BatchedLinalg.mahalanobis', () => {
     // cell 2 gets a negative definite matrix: the form is negative and must clamp to 0
     for (let i = 0; i < d * d; i++)
       p[2 * d * d + i] = -Math.abs(p[2 * d * d + i]) * (i % (d + 1) === 0 ? 1 : 0);
-    const m = await linalg.mahalanobis(x, mu, p, cells, b, d);
+    const m = await linalg.mahalanobis({ data: x, cells, batch: b, dims: d }, mu, p);
     for (let c = 0; c < cells; c++) {
       for (let j = 0; j < b; j++) {
         let q = 0;
@@ -295,7 +297,7 @@ describe('BatchedLinalg.mahalanobis', () => {
     for (let j = 0; j < b; j++) {
       const xj = new Float32Array(cells * d);
       for (let c = 0; c < cells; c++) xj.set(x.subarray((c * b + j) * d, (c * b + j + 1) * d), c * d);
-      const single = await linalg.mahalanobis(xj, mu, p, cells, 1, d);
+      const single = await linalg.mahalanobis({ data: xj, cells, batch: 1, dims: d }, mu, p);
       for (let c = 0; c < cells; c++)
         assert.ok(Math.abs(single[c] - m[c * b + j]) < 1e-4 * Math.max(1, m[c * b + j]));
     }

@@ -220,7 +220,7 @@ describe('small training sets: covariance shrinkage', function () {
     const d = 20;
     const few = sampleComoment(5, d);
     const trace = Array.from({ length: d }, (_, i) => few[i * d + i]).reduce((a, b) => a + b, 0);
-    const [rho] = shrinkInPlace(few, 1, d, 5);
+    const [rho] = shrinkInPlace({ data: few, cells: 1, dims: d }, 5);
     assert.ok(rho > 0.3 && rho <= 1, `intensity ${rho}`);
     // every direction, including the 15 the 5 images did not span, keeps at least rho tr/d
     for (let k = 0; k < 50; k++) {
@@ -231,9 +231,13 @@ describe('small training sets: covariance shrinkage', function () {
       assert.ok(q / norm ** 2 >= (rho * trace) / d - 1e-6);
     }
     const many = sampleComoment(2000, 10);
-    const [rhoMany] = shrinkInPlace(many, 1, 10, 2000);
+    const [rhoMany] = shrinkInPlace({ data: many, cells: 1, dims: 10 }, 2000);
     assert.ok(rhoMany < 0.05, `intensity with 2000 images ${rhoMany}`);
-    assert.equal(oasIntensity(10, 10, 10, 5), 1, 'a multiple of the identity needs no estimate');
+    assert.equal(
+      oasIntensity({ trace: 10, traceOfSquare: 10 }, { dims: 10, images: 5 }),
+      1,
+      'a multiple of the identity needs no estimate',
+    );
   });
 
   /** Largest / smallest eigenvalue of a symmetric positive definite matrix (power iterations). */

@@ -129,11 +129,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
         const tc = performance.now();
         for (const g of grids)
           makeAnomalyMap(
-            g,
-            h.grid.height,
-            h.grid.width,
-            extracted.prepared[0].height,
-            extracted.prepared[0].width,
+            { data: g, height: h.grid.height, width: h.grid.width },
+            { height: extracted.prepared[0].height, width: extracted.prepared[0].width },
           );
         const map = performance.now() - tc;
         const td = performance.now();

@@ -82,13 +82,19 @@ function sessionOptions(opts: DeviceHeadOptions): ort.InferenceSession.SessionOp
 export class DeviceHead {
   private released = false;
 
+  readonly cells: number;
+  readonly dims: number;
+  readonly chunkCells: number;
+
   private constructor(
     private readonly groups: Group[],
-    readonly cells: number,
-    readonly dims: number,
-    readonly chunkCells: number,
+    layout: Pick<GaussianArrays, 'cells' | 'dims' | 'chunkCells'>,
     readonly provider: ProviderName,
-  ) {}
+  ) {
+    this.cells = layout.cells;
+    this.dims = layout.dims;
+    this.chunkCells = layout.chunkCells;
+  }
 
   /**
    * Builds the sessions, one group at a time (only one encoded graph exists at a time).
@@ -122,7 +128,7 @@ export class DeviceHead {
       await Promise.all(groups.map((s) => s.session.release()));
       throw err;
     }
-    return new DeviceHead(groups, g.cells, d, g.chunkCells, opts.provider);
+    return new DeviceHead(groups, g, opts.provider);
   }
 
   /** Sessions built (one per group of chunks). */
@@ -144,14 +150,13 @@ export class DeviceHead {
     for (const group of this.groups) {
       const feeds: Record<string, ort.Tensor> = {};
       group.chunks.forEach((k, i) => {
-        const n = chunkLength(this, k);
-        const x = chunkBatch(embeddings, k * this.chunkCells, n, d);
-        feeds[`X${i}`] = new ort.Tensor('float32', x, [n, b, d]);
+        const x = chunkBatch(embeddings, { first: k * this.chunkCells, cells: chunkLength(this, k) }, d);
+        feeds[`X${i}`] = new ort.Tensor('float32', x.data, [x.cells, b, d]);
       });
       const result = await group.session.run(feeds);
       group.chunks.forEach((k, i) => {
-        const n = chunkLength(this, k);
-        scatterDistances(out, result[`M${i}`].data as Float32Array, k * this.chunkCells, n);
+        const range = { first: k * this.chunkCells, cells: chunkLength(this, k) };
+        scatterDistances(out, result[`M${i}`].data as Float32Array, range);
       });
     }
     return out;

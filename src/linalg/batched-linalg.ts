@@ -30,6 +30,7 @@ import {
   type NodeSpec,
 } from '../onnx/onnx-builder';
 import type { ProviderName } from '../types';
+import type { CellBatch, CellMatrices, Matrix } from './shapes';
 import {
   choleskyInverse,
   choleskyJoinGraph,
@@ -326,6 +327,38 @@ const GRAPHS: Record<HeadName, () => Uint8Array> = {
 const CPU_ONLY: ReadonlySet<HeadName> = new Set(['precision32', 'precision64', 'scaledCovariance']);
 
 /**
+ * What precision() inverts: the sums of a fit over `images` images, for one chunk of cells.
+ * To invert a known co-moment, pass it as s2 with s1 = 0.
+ */
+export interface PrecisionRequest {
+  /** sum of (x - shift)(x - shift)^T per cell, [cells, dims, dims]; overwritten by the inverse */
+  s2: Float32Array;
+  /** sum of (x - shift) per cell, [cells, dims] */
+  s1: Float32Array;
+  cells: number;
+  dims: number;
+  /** images the sums are over (n: the covariance divides by n - 1) */
+  images: number;
+  /** added to every covariance diagonal */
+  eps: number;
+  /** arithmetic of the inversion */
+  inverseType: RealType;
+  /** default 'lu'; a `factor` implies 'cholesky' */
+  method?: InverseMethod;
+  /** also return the compact factor of each inverse in this storage */
+  factor?: CompactStorage;
+}
+
+export interface PrecisionResult {
+  /** inverse covariances [cells, dims, dims]: the request's s2 array */
+  precision: Float32Array;
+  /** co-moments, packed upper triangles [cells, dims (dims + 1) / 2] */
+  comoment: Float32Array;
+  /** present when the request asked for a factor */
+  factor?: CompactChunk;
+}
+
+/**
  * Lazily created onnxruntime sessions for the heads. One instance per model user; call
  * `dispose()` to release the native sessions.
  */
@@ -356,18 +389,12 @@ export class BatchedLinalg {
     return s;
   }
 
-  /** Mahalanobis distance per cell and image: result [C, B]. */
-  async mahalanobis(
-    x: Float32Array,
-    mu: Float32Array,
-    precision: Float32Array,
-    cells: number,
-    batch: number,
-    dims: number,
-  ): Promise<Float32Array> {
+  /** Mahalanobis distance per cell and image: x [C, B, d], mu [C, d], precision [C, d, d]; result [C, B]. */
+  async mahalanobis(x: CellBatch, mu: Float32Array, precision: Float32Array): Promise<Float32Array> {
+    const { cells, batch, dims } = x;
     const s = await this.session(batch === 1 ? 'mahalanobis' : 'mahalanobisBatch');
     const out = await s.run({
-      X: new ort.Tensor('float32', x, [cells, batch, dims]),
+      X: new ort.Tensor('float32', x.data, [cells, batch, dims]),
       MU: new ort.Tensor('float32', mu, [cells, 1, dims]),
       P: new ort.Tensor('float32', precision, [cells, dims, dims]),
     });
@@ -376,21 +403,19 @@ export class BatchedLinalg {
 
   /**
    * Mahalanobis distance per cell and image from a compact factor (precision-storage/):
-   * x [C, B, d], w [C, d, d] as stored, rowScales [C, d] for int8; result [C, B].
+   * x [C, B, d], mu [C, d], the factor's values [C, d, d] as stored and, for int8, its row
+   * scales [C, d]; result [C, B].
    */
   async factorDistances(
-    x: Float32Array,
+    x: CellBatch,
     mu: Float32Array,
-    w: Uint16Array | Int8Array,
-    rowScales: Float32Array | undefined,
-    storage: CompactStorage,
-    cells: number,
-    batch: number,
-    dims: number,
+    factor: CompactChunk & { storage: CompactStorage },
   ): Promise<Float32Array> {
+    const { cells, batch, dims } = x;
+    const { storage, values: w, rowScales } = factor;
     const s = await this.session(storage === 'float16' ? 'factorFloat16' : 'factorInt8');
     const feeds: Record<string, ort.Tensor> = {
-      X: new ort.Tensor('float32', x, [cells, batch, dims]),
+      X: new ort.Tensor('float32', x.data, [cells, batch, dims]),
       MU: new ort.Tensor('float32', mu, [cells, 1, dims]),
       W:
         storage === 'float16'
@@ -405,12 +430,13 @@ export class BatchedLinalg {
     return out.M.data as Float32Array;
   }
 
-  /** Row-major product X [n, D] @ W [D, d]. */
-  async project(x: Float32Array, n: number, w: Float32Array, bigD: number, d: number): Promise<Float32Array> {
+  /** Row-major product X [N, D] @ W [D, d]: result [N, d] (x.rows x w.cols). */
+  async project(x: Matrix, w: Matrix): Promise<Float32Array> {
+    if (x.cols !== w.rows) throw new RangeError(`project: X has ${x.cols} columns but W has ${w.rows} rows`);
     const s = await this.session('project');
     const out = await s.run({
-      X: new ort.Tensor('float32', x, [n, bigD]),
-      W: new ort.Tensor('float32', w, [bigD, d]),
+      X: new ort.Tensor('float32', x.data, [x.rows, x.cols]),
+      W: new ort.Tensor('float32', w.data, [w.rows, w.cols]),
     });
     return out.Y.data as Float32Array;
   }
@@ -432,40 +458,25 @@ export class BatchedLinalg {
    * s2 += X^T X per cell, in place: X is [C, B, d], s2 [C, d, d]. Writing the sum back into
    * s2 (a pre-allocated output) avoids a new multi-gigabyte allocation per group of images.
    */
-  async accumulate(
-    s2: Float32Array,
-    x: Float32Array,
-    cells: number,
-    batch: number,
-    dims: number,
-  ): Promise<void> {
+  async accumulate(s2: Float32Array, x: CellBatch): Promise<void> {
+    const { cells, batch, dims } = x;
     const s = await this.session('accumulate');
     const sums = new ort.Tensor('float32', s2, [cells, dims, dims]);
-    await s.run({ S2: sums, X: new ort.Tensor('float32', x, [cells, batch, dims]) }, { S2out: sums });
+    await s.run({ S2: sums, X: new ort.Tensor('float32', x.data, [cells, batch, dims]) }, { S2out: sums });
   }
 
   /**
    * Inverse covariances (full [C, d, d]) and co-moments (packed, [C, p]) from the sums of n
-   * images (see precisionGraph): s2 [C, d, d] and s1 [C, d]. To invert a known co-moment,
-   * pass it as s2 with s1 = 0. The inverse is written over s2 (consumed by the graph's first
-   * steps, long before the last writes the output), so no second d x d buffer per cell is
-   * ever allocated: this is what keeps a large fit's peak memory near the model's own size.
+   * images (see precisionGraph and PrecisionRequest). The inverse is written over s2
+   * (consumed by the graph's first steps, long before the last writes the output), so no
+   * second d x d buffer per cell is ever allocated: this is what keeps a large fit's peak
+   * memory near the model's own size.
    */
-  async precision(
-    s2: Float32Array,
-    s1: Float32Array,
-    n: number,
-    eps: number,
-    cells: number,
-    dims: number,
-    inverseType: 'float32' | 'float64',
-    method: InverseMethod = 'lu',
-    factor?: CompactStorage,
-  ): Promise<{ precision: Float32Array; comoment: Float32Array; factor?: CompactChunk }> {
-    if (method === 'cholesky' || factor)
-      return this.precisionByCholesky(s2, s1, n, eps, cells, dims, inverseType, factor);
-    const s = await this.session(inverseType === 'float64' ? 'precision64' : 'precision32');
-    const feeds = this.precisionFeeds(s2, s1, n, eps, cells, dims);
+  async precision(req: PrecisionRequest): Promise<PrecisionResult> {
+    if (req.method === 'cholesky' || req.factor) return this.precisionByCholesky(req);
+    const { s2, cells, dims } = req;
+    const s = await this.session(req.inverseType === 'float64' ? 'precision64' : 'precision32');
+    const feeds = this.precisionFeeds(req);
     const precision = new ort.Tensor('float32', s2, [cells, dims, dims]);
     const out = await s.run(feeds, { PRECISION: precision, COMOMENT: null });
     return { precision: s2, comoment: out.COMOMENT.data as Float32Array };
@@ -475,30 +486,22 @@ export class BatchedLinalg {
    * precision() by blocked Cholesky: the scaled matrix from the graph, inverted in the given
    * arithmetic (block-inverse.ts), scaled back; written over s2 as by the LU path.
    */
-  private async precisionByCholesky(
-    s2: Float32Array,
-    s1: Float32Array,
-    n: number,
-    eps: number,
-    cells: number,
-    dims: number,
-    inverseType: RealType,
-    factor?: CompactStorage,
-  ): Promise<{ precision: Float32Array; comoment: Float32Array; factor?: CompactChunk }> {
+  private async precisionByCholesky(req: PrecisionRequest): Promise<PrecisionResult> {
+    const { s2, cells, dims, factor } = req;
     const prep = await this.session('scaledCovariance');
-    const out = await prep.run(this.precisionFeeds(s2, s1, n, eps, cells, dims), {
+    const out = await prep.run(this.precisionFeeds(req), {
       aScaled: new ort.Tensor('float32', s2, [cells, dims, dims]),
       scale: null,
       COMOMENT: null,
     });
-    const bits = inverseType === 'float64' ? 64 : 32;
+    const bits = req.inverseType === 'float64' ? 64 : 32;
     const sessions: CholeskySessions = {
       split: await this.session(bits === 64 ? 'choleskySplit64' : 'choleskySplit32'),
       join: await this.session(bits === 64 ? 'choleskyJoin64' : 'choleskyJoin32'),
       gram: await this.session(bits === 64 ? 'gram64' : 'gram32'),
     };
     const scaled = bits === 64 ? Float64Array.from(s2) : s2;
-    const w = await choleskyInverse(scaled, cells, dims, sessions);
+    const w = await choleskyInverse({ data: scaled, cells, dims }, sessions);
     const scale = out.scale.data as Float32Array;
     for (let c = 0; c < cells; c++) {
       for (let i = 0; i < dims; i++) {
@@ -516,17 +519,11 @@ export class BatchedLinalg {
         for (let j = 0; j <= i; j++) w[row + j] *= scale[c * dims + j];
       }
     }
-    return { precision: s2, comoment, factor: compactFactor(w, cells, dims, factor) };
+    return { precision: s2, comoment, factor: compactFactor({ data: w, cells, dims }, factor) };
   }
 
-  private precisionFeeds(
-    s2: Float32Array,
-    s1: Float32Array,
-    n: number,
-    eps: number,
-    cells: number,
-    dims: number,
-  ): Record<string, ort.Tensor> {
+  private precisionFeeds(req: PrecisionRequest): Record<string, ort.Tensor> {
+    const { s2, s1, images: n, eps, cells, dims } = req;
     const epsI = new Float32Array(dims * dims);
     for (let i = 0; i < dims; i++) epsI[i * dims + i] = eps;
     const s1Scaled = s1.map((v) => v / Math.sqrt(n));
@@ -545,17 +542,12 @@ export class BatchedLinalg {
     return feeds;
   }
 
-  /** W^T P W per cell: W is [C, d, m], P [C, d, d]; result [C, m, m]. */
-  async sandwich(
-    w: Float32Array,
-    precision: Float32Array,
-    cells: number,
-    dims: number,
-    m: number,
-  ): Promise<Float32Array> {
+  /** W^T P W per cell: W is [C, d, m] (w.rows = d, w.cols = m), P [C, d, d]; result [C, m, m]. */
+  async sandwich(w: CellMatrices, precision: Float32Array): Promise<Float32Array> {
+    const { cells, rows: dims, cols: m } = w;
     const s = await this.session('sandwich');
     const out = await s.run({
-      W: new ort.Tensor('float32', w, [cells, dims, m]),
+      W: new ort.Tensor('float32', w.data, [cells, dims, m]),
       P: new ort.Tensor('float32', precision, [cells, dims, dims]),
     });
     return out.G.data as Float32Array;

@@ -21,6 +21,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { buildModel, DataType, int64Tensor, valueInfo } from '../onnx/onnx-builder';
+import type { CellSquares } from './shapes';
 
 /** Largest leaf: the JavaScript part is about cells * d * BLOCK_DIMS^2 / 2 multiply-adds. */
 export const BLOCK_DIMS = 32;
@@ -149,14 +150,15 @@ export interface CholeskySessions {
 type Make = (n: number) => Real;
 
 /** The leaves: Cholesky and its inverse per cell, in float64. */
-function leaf(a: Real, cells: number, n: number, make: Make): Real {
+function leaf(a: CellSquares<Real>, make: Make): Real {
+  const { data, cells, dims: n } = a;
   const w = make(cells * n * n);
   const block = new Float64Array(n * n);
   const lkk = new Float64Array(n * n);
   const wkk = new Float64Array(n * n);
   for (let c = 0; c < cells; c++) {
     const base = c * n * n;
-    for (let i = 0; i < n * n; i++) block[i] = a[base + i];
+    for (let i = 0; i < n * n; i++) block[i] = data[base + i];
     try {
       choleskyBlock(block, n, lkk, wkk);
     } catch (err) {
@@ -168,38 +170,34 @@ function leaf(a: Real, cells: number, n: number, make: Make): Real {
 }
 
 /** The top left h x h block of each of the cells' n x n matrices, dense. */
-function topLeft(a: Real, cells: number, n: number, h: number, make: Make): Real {
+function topLeft(a: CellSquares<Real>, h: number, make: Make): CellSquares<Real> {
+  const { data, cells, dims: n } = a;
   const out = make(cells * h * h);
   for (let c = 0; c < cells; c++)
     for (let i = 0; i < h; i++)
-      out.set(a.subarray(c * n * n + i * n, c * n * n + i * n + h), (c * h + i) * h);
-  return out;
+      out.set(data.subarray(c * n * n + i * n, c * n * n + i * n + h), (c * h + i) * h);
+  return { data: out, cells, dims: h };
 }
 
 /** W = L^-1 for A = L L^T, each of the cells' n x n matrices, by recursion on halves. */
-async function inverseFactor(
-  a: Real,
-  cells: number,
-  n: number,
-  sessions: CholeskySessions,
-  block: number,
-): Promise<Real> {
-  const make: Make = (k) => (a instanceof Float64Array ? new Float64Array(k) : new Float32Array(k));
+async function inverseFactor(a: CellSquares<Real>, sessions: CholeskySessions, block: number): Promise<Real> {
+  const { data, cells, dims: n } = a;
+  const make: Make = (k) => (data instanceof Float64Array ? new Float64Array(k) : new Float32Array(k));
   const blocks = Math.ceil(n / block);
-  if (blocks <= 1) return leaf(a, cells, n, make);
-  const type: RealType = a instanceof Float64Array ? 'float64' : 'float32';
+  if (blocks <= 1) return leaf(a, make);
+  const type: RealType = data instanceof Float64Array ? 'float64' : 'float32';
   const h = Math.ceil(blocks / 2) * block;
-  const w11 = await inverseFactor(topLeft(a, cells, n, h, make), cells, h, sessions, block);
+  const w11 = await inverseFactor(topLeft(a, h, make), sessions, block);
   const int64 = (v: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), [2]);
   const split = await sessions.split.run({
-    A: new ort.Tensor(type, a, [cells, n, n]),
+    A: new ort.Tensor(type, data, [cells, n, n]),
     W11: new ort.Tensor(type, w11, [cells, h, h]),
     H: int64([h, h]),
     lowStart: int64([h, 0]),
     lowEnd: int64([n, h]),
   });
   const r = n - h;
-  const w22 = await inverseFactor(split.S.data as Real, cells, r, sessions, block);
+  const w22 = await inverseFactor({ data: split.S.data as Real, cells, dims: r }, sessions, block);
   const joined = await sessions.join.run({
     W11: new ort.Tensor(type, w11, [cells, h, h]),
     W22: new ort.Tensor(type, w22, [cells, r, r]),
@@ -209,22 +207,20 @@ async function inverseFactor(
 }
 
 /**
- * The inverse of each SPD matrix of `a` ([cells, d, d], either arithmetic), written over `a`;
- * returns the factor W = L^-1 (lower triangular, P = W^T W), which compact storage keeps:
- * recursive Cholesky on halves (block boundaries at multiples of `block`), each level's
+ * The inverse of each SPD matrix of `a` ([cells, dims, dims], either arithmetic), written over
+ * `a.data`; returns the factor W = L^-1 (lower triangular, P = W^T W), which compact storage
+ * keeps: recursive Cholesky on halves (block boundaries at multiples of `block`), each level's
  * products batched over the cells in onnxruntime, the leaves in float64 JavaScript, then
  * A^-1 = W^T W in one batched MatMul.
  */
 export async function choleskyInverse(
-  a: Real,
-  cells: number,
-  d: number,
+  a: CellSquares<Real>,
   sessions: CholeskySessions,
   block = BLOCK_DIMS,
 ): Promise<Real> {
-  const type: RealType = a instanceof Float64Array ? 'float64' : 'float32';
-  const w = await inverseFactor(a, cells, d, sessions, block);
-  const dims = [cells, d, d];
-  await sessions.gram.run({ W: new ort.Tensor(type, w, dims) }, { P: new ort.Tensor(type, a, dims) });
+  const type: RealType = a.data instanceof Float64Array ? 'float64' : 'float32';
+  const w = await inverseFactor(a, sessions, block);
+  const dims = [a.cells, a.dims, a.dims];
+  await sessions.gram.run({ W: new ort.Tensor(type, w, dims) }, { P: new ort.Tensor(type, a.data, dims) });
   return w;
 }

@@ -8,6 +8,7 @@
  * All maps are row-major float32, height x width. Loops work on precomputed index/weight tables
  * so that no per-pixel allocation or branching on borders happens in the hot paths.
  */
+import type { Extent } from '../linalg/shapes';
 import type { InputGeometry, ScoreMap } from '../types';
 
 /** Gaussian sigma anomalib and the PaDiM paper use, in input pixels. */
@@ -20,7 +21,8 @@ export interface AnomalyMapOptions {
   kernelSize?: number;
 }
 
-function checkDims(what: string, h: number, w: number, length?: number): void {
+function checkDims(what: string, size: Extent, length?: number): void {
+  const { height: h, width: w } = size;
   if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) {
     throw new RangeError(`${what}: dimensions must be positive integers, got ${h}x${w}`);
   }
@@ -39,11 +41,17 @@ interface LinearTaps {
   t: Float32Array;
 }
 
+/** One axis of a resize: samples in, samples out. */
+interface AxisResize {
+  inSize: number;
+  outSize: number;
+}
+
 /**
  * PyTorch's align_corners=False rule: src = (dst + 0.5) * in/out - 0.5, negative src clamped to 0
  * and the upper neighbour clamped to in - 1, so borders repeat the edge value instead of extrapolating.
  */
-function linearTaps(inSize: number, outSize: number): LinearTaps {
+function linearTaps({ inSize, outSize }: AxisResize): LinearTaps {
   const i0 = new Int32Array(outSize);
   const i1 = new Int32Array(outSize);
   const t = new Float32Array(outSize);
@@ -59,20 +67,17 @@ function linearTaps(inSize: number, outSize: number): LinearTaps {
 }
 
 /**
- * Bilinear resize of a gh x gw grid to outH x outW (PyTorch `mode='bilinear', align_corners=False`).
+ * Bilinear resize of a gh x gw grid to outH x outW (PyTorch `mode='bilinear', align_corners=False`);
+ * returns the resized map's data, row-major [out.height, out.width].
  * Separable: rows are interpolated horizontally first (gh x outW), then pairs of rows are blended.
  */
-export function upsampleBilinear(
-  grid: Float32Array,
-  gh: number,
-  gw: number,
-  outH: number,
-  outW: number,
-): Float32Array {
-  checkDims('upsampleBilinear input', gh, gw, grid.length);
-  checkDims('upsampleBilinear output', outH, outW);
-  const xs = linearTaps(gw, outW);
-  const ys = linearTaps(gh, outH);
+export function upsampleBilinear(input: ScoreMap, out: Extent): Float32Array {
+  const { data: grid, height: gh, width: gw } = input;
+  const { height: outH, width: outW } = out;
+  checkDims('upsampleBilinear input', input, grid.length);
+  checkDims('upsampleBilinear output', out);
+  const xs = linearTaps({ inSize: gw, outSize: outW });
+  const ys = linearTaps({ inSize: gh, outSize: outH });
 
   const rows = new Float32Array(gh * outW);
   for (let y = 0; y < gh; y++) {
@@ -85,7 +90,7 @@ export function upsampleBilinear(
     }
   }
 
-  const out = new Float32Array(outH * outW);
+  const result = new Float32Array(outH * outW);
   for (let y = 0; y < outH; y++) {
     const r0 = ys.i0[y] * outW;
     const r1 = ys.i1[y] * outW;
@@ -93,10 +98,10 @@ export function upsampleBilinear(
     const dst = y * outW;
     for (let x = 0; x < outW; x++) {
       const a = rows[r0 + x];
-      out[dst + x] = a + (rows[r1 + x] - a) * wy;
+      result[dst + x] = a + (rows[r1 + x] - a) * wy;
     }
   }
-  return out;
+  return result;
 }
 
 /** anomalib's rule (2 * int(4 * sigma + 0.5) + 1): the kernel reaches 4 sigma each side; 33 for sigma 4. */
@@ -147,39 +152,42 @@ function reflectTable(n: number, r: number): Int32Array {
 
 /**
  * Separable Gaussian blur with `reflect` borders (see {@link reflectIndex}) and a normalised kernel,
- * matching kornia's `gaussian_blur2d(..., border_type='reflect')` as used by anomalib.
+ * matching kornia's `gaussian_blur2d(..., border_type='reflect')` as used by anomalib; returns the
+ * blurred data, row-major [map.height, map.width].
  * Default kernelSize is {@link defaultKernelSize}(sigma): 33 taps for sigma 4.
  */
 export function gaussianBlur(
-  map: Float32Array,
-  h: number,
-  w: number,
+  map: ScoreMap,
   sigma = DEFAULT_SIGMA,
   kernelSize = defaultKernelSize(sigma),
 ): Float32Array {
-  checkDims('gaussianBlur', h, w, map.length);
+  const { height: h, width: w } = map;
+  checkDims('gaussianBlur', map, map.data.length);
   // Taps as float64: the products are float64 anyway, and V8 runs these loops faster without conversions.
-  const kernel = Float64Array.from(gaussianKernel1d(sigma, kernelSize));
-  const r = (kernelSize - 1) / 2;
-  const tmp = new Float32Array(h * w);
-  blurRows(map, tmp, h, w, kernel, r);
+  const kernel = {
+    taps: Float64Array.from(gaussianKernel1d(sigma, kernelSize)),
+    radius: (kernelSize - 1) / 2,
+  };
+  const tmp = { data: new Float32Array(h * w), height: h, width: w };
+  blurRows(map, tmp.data, kernel);
   const out = new Float32Array(h * w);
-  blurColumns(tmp, out, h, w, kernel, r);
+  blurColumns(tmp, out, kernel);
   return out;
+}
+
+/** A symmetric kernel's taps (2 radius + 1 of them), as float64. */
+interface Kernel {
+  taps: Float64Array;
+  radius: number;
 }
 
 /**
  * Horizontal pass. Each row is copied once into a reflect-padded scratch row, so the tap loop has no
  * border tests; the kernel's symmetry halves the multiplications (k[r-j] = k[r+j]).
  */
-function blurRows(
-  src: Float32Array,
-  dst: Float32Array,
-  h: number,
-  w: number,
-  k: Float64Array,
-  r: number,
-): void {
+function blurRows(map: ScoreMap, dst: Float32Array, kernel: Kernel): void {
+  const { data: src, height: h, width: w } = map;
+  const { taps: k, radius: r } = kernel;
   const table = reflectTable(w, r);
   const padded = new Float64Array(w + 2 * r);
   for (let y = 0; y < h; y++) {
@@ -198,14 +206,9 @@ function blurRows(
  * Vertical pass, row-oriented so memory is read contiguously: each output row accumulates whole source
  * rows (chosen through the reflect table) scaled by one tap, in a float64 scratch row.
  */
-function blurColumns(
-  src: Float32Array,
-  dst: Float32Array,
-  h: number,
-  w: number,
-  k: Float64Array,
-  r: number,
-): void {
+function blurColumns(map: ScoreMap, dst: Float32Array, kernel: Kernel): void {
+  const { data: src, height: h, width: w } = map;
+  const { taps: k, radius: r } = kernel;
   const table = reflectTable(h, r);
   const acc = new Float64Array(w);
   for (let y = 0; y < h; y++) {
@@ -235,22 +238,20 @@ function maxOf(data: Float32Array): number {
 }
 
 /**
- * The PaDiM anomaly map: the gh x gw distance grid upsampled to outH x outW and smoothed; the image
- * score is the map's maximum. `opts.sigma: 0` returns the unsmoothed upsampled map.
+ * The PaDiM anomaly map: the distance grid upsampled to `out` (the network input's size, in
+ * pixels) and smoothed; the image score is the map's maximum. `opts.sigma: 0` returns the
+ * unsmoothed upsampled map.
  */
 export function makeAnomalyMap(
-  grid: Float32Array,
-  gh: number,
-  gw: number,
-  outH: number,
-  outW: number,
+  grid: ScoreMap,
+  out: Extent,
   opts: AnomalyMapOptions = {},
 ): { map: ScoreMap; score: number } {
   const sigma = opts.sigma ?? DEFAULT_SIGMA;
-  const up = upsampleBilinear(grid, gh, gw, outH, outW);
-  const data =
-    sigma === 0 ? up : gaussianBlur(up, outH, outW, sigma, opts.kernelSize ?? defaultKernelSize(sigma));
-  return { map: { data, width: outW, height: outH }, score: maxOf(data) };
+  const { height, width } = out;
+  const up = { data: upsampleBilinear(grid, out), height, width };
+  const data = sigma === 0 ? up.data : gaussianBlur(up, sigma, opts.kernelSize ?? defaultKernelSize(sigma));
+  return { map: { data, width, height }, score: maxOf(data) };
 }
 
 /**
@@ -261,10 +262,9 @@ export function makeAnomalyMap(
  * {@link upsampleBilinear}, so for the `resize` protocol this equals a PyTorch align_corners=False resize.
  */
 function originalAxisTaps(
-  outSize: number,
+  { inSize, outSize }: AxisResize,
   offset: number,
   scale: number,
-  inSize: number,
 ): LinearTaps & { inside: Uint8Array } {
   const i0 = new Int32Array(outSize);
   const i1 = new Int32Array(outSize);
@@ -289,14 +289,14 @@ function originalAxisTaps(
  * protocol cut parts of the original away, the result is `fill`.
  */
 export function mapToOriginal(map: ScoreMap, geometry: InputGeometry, fill = 0): ScoreMap {
-  checkDims('mapToOriginal map', map.height, map.width, map.data.length);
+  checkDims('mapToOriginal map', map, map.data.length);
   const { originalWidth: ow, originalHeight: oh } = geometry;
-  checkDims('mapToOriginal original', oh, ow);
+  checkDims('mapToOriginal original', { height: oh, width: ow });
   if (!(geometry.scaleX > 0) || !(geometry.scaleY > 0)) {
     throw new RangeError(`mapToOriginal: scales must be > 0, got ${geometry.scaleX}, ${geometry.scaleY}`);
   }
-  const xs = originalAxisTaps(ow, geometry.left, geometry.scaleX, map.width);
-  const ys = originalAxisTaps(oh, geometry.top, geometry.scaleY, map.height);
+  const xs = originalAxisTaps({ inSize: map.width, outSize: ow }, geometry.left, geometry.scaleX);
+  const ys = originalAxisTaps({ inSize: map.height, outSize: oh }, geometry.top, geometry.scaleY);
   const src = map.data;
   const w = map.width;
   const out = new Float32Array(ow * oh);

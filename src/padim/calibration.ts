@@ -26,13 +26,16 @@
  * little): an approximation, good enough for a suggested threshold.
  */
 import { BatchedLinalg } from '../linalg/batched-linalg';
+import type { Matrix } from '../linalg/shapes';
 import { chunkLength, type GaussianArrays } from '../model/model';
 
 /**
- * Solves M Y = B in place for r right-hand sides (B is n x r, row-major; Y overwrites it):
- * Gaussian elimination with partial pivoting, fine for the small systems here.
+ * Solves M Y = B in place for r right-hand sides (M is n x n, B n x r, row-major; Y overwrites
+ * B, M is destroyed): Gaussian elimination with partial pivoting, fine for the small systems here.
  */
-function solveInPlace(mat: Float64Array, rhs: Float64Array, n: number, r: number): void {
+function solveInPlace(system: Matrix<Float64Array>, rightHandSides: Matrix<Float64Array>): void {
+  const { data: mat, rows: n } = system;
+  const { data: rhs, cols: r } = rightHandSides;
   const swapRows = (a: Float64Array, width: number, i: number, j: number) => {
     for (let c = 0; c < width; c++)
       [a[i * width + c], a[j * width + c]] = [a[j * width + c], a[i * width + c]];
@@ -98,7 +101,7 @@ export async function heldOutDistances(
         w[row + k] = mergeWeight * (meanK - meanRest) * scale;
       }
     }
-    const g = await linalg.sandwich(w, gaussian.precision[chunk], cells, d, m);
+    const g = await linalg.sandwich({ data: w, cells, rows: d, cols: m }, gaussian.precision[chunk]);
     // the coefficient vectors a_h = sqrt(N-1) (e_h + e_K / mergeWeight), so W a_h = x_h - mean_rest,
     // as the columns of an m x k matrix
     const a = new Float64Array(m * k);
@@ -117,7 +120,7 @@ export async function heldOutDistances(
       const gc = g.subarray(c * m * m, (c + 1) * m * m);
       for (let i = 0; i < m * m; i++) iMinusG[i] = (i % (m + 1) === 0 ? 1 : 0) - f2 * gc[i];
       y.set(a);
-      solveInPlace(iMinusG, y, m, k);
+      solveInPlace({ data: iMinusG, rows: m, cols: m }, { data: y, rows: m, cols: k });
       // q_h = (G a_h) . y_h, and G a_h only needs rows h and K of G (a_h has two non-zeros)
       for (let h = 0; h < k; h++) {
         let q = 0;

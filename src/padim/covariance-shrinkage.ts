@@ -18,16 +18,24 @@
  * well-conditioned whatever N is, and the more images, the smaller rho.
  */
 
+import type { CellSquares } from '../linalg/shapes';
+
 /** Fewer than this many images per dimension (N - 1 < d / 4) trigger the shrinkage. */
 export const MIN_IMAGES_PER_DIM = 0.25;
 
+/** How much data a covariance is estimated from: N images of d-dimensional vectors. */
+export interface SampleSize {
+  images: number;
+  dims: number;
+}
+
 /** True when N images are too few for a stable d x d covariance (see the file comment). */
-export function needsShrinkage(images: number, dims: number): boolean {
+export function needsShrinkage({ images, dims }: SampleSize): boolean {
   return images - 1 < dims * MIN_IMAGES_PER_DIM;
 }
 
 /** The warning a fit gives when it shrinks. */
-export function shrinkageWarning(images: number, dims: number, meanIntensity: number): string {
+export function shrinkageWarning({ images, dims }: SampleSize, meanIntensity: number): string {
   return (
     `${images} training images are few for d=${dims} (a stable covariance needs at least ` +
     `${Math.ceil(dims * MIN_IMAGES_PER_DIM) + 1}): covariances shrunk toward the identity (OAS, mean intensity ` +
@@ -35,21 +43,29 @@ export function shrinkageWarning(images: number, dims: number, meanIntensity: nu
   );
 }
 
-/** OAS intensity for a co-moment (or covariance: rho is scale-free) with trace `tr` and tr(M^2) `tr2`. */
-export function oasIntensity(tr: number, tr2: number, dims: number, images: number): number {
-  const d = dims;
-  const denominator = (images + 1 - 2 / d) * (tr2 - (tr * tr) / d);
+/** The two traces OAS reads from a co-moment M (or covariance: rho is scale-free). */
+export interface Traces {
+  /** tr M */
+  trace: number;
+  /** tr(M^2) */
+  traceOfSquare: number;
+}
+
+/** OAS intensity for a co-moment with the given traces, from `size.images` images. */
+export function oasIntensity({ trace: tr, traceOfSquare: tr2 }: Traces, size: SampleSize): number {
+  const d = size.dims;
+  const denominator = (size.images + 1 - 2 / d) * (tr2 - (tr * tr) / d);
   // all eigenvalues equal (or a zero matrix): already a multiple of the identity
   if (!(denominator > 0)) return 1;
   return Math.min(1, ((1 - 2 / d) * tr2 + tr * tr) / denominator);
 }
 
 /**
- * Shrinks full symmetric co-moments ([cells, d, d], any positive scale) in place; returns the
- * intensity of each cell.
+ * Shrinks full symmetric co-moments ([cells, dims, dims], any positive scale) in place; returns
+ * the intensity of each cell.
  */
-export function shrinkInPlace(m: Float32Array, cells: number, dims: number, images: number): Float64Array {
-  const d = dims;
+export function shrinkInPlace(comoments: CellSquares, images: number): Float64Array {
+  const { data: m, cells, dims: d } = comoments;
   const rho = new Float64Array(cells);
   for (let c = 0; c < cells; c++) {
     const o = c * d * d;
@@ -59,7 +75,7 @@ export function shrinkInPlace(m: Float32Array, cells: number, dims: number, imag
       tr += m[o + i * d + i];
       for (let j = 0; j < d; j++) tr2 += m[o + i * d + j] ** 2;
     }
-    const r = oasIntensity(tr, tr2, d, images);
+    const r = oasIntensity({ trace: tr, traceOfSquare: tr2 }, { images, dims: d });
     rho[c] = r;
     const target = (r * tr) / d;
     for (let k = 0; k < d * d; k++) m[o + k] *= 1 - r;

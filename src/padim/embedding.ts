@@ -11,11 +11,7 @@ import { BatchedLinalg } from '../linalg/batched-linalg';
 import type { Reduction } from '../model/model';
 import { gaussianSample, sampleWithoutReplacement, seededRng } from '../math/random';
 import type { FeatureMap } from '../types';
-
-export interface Grid {
-  height: number;
-  width: number;
-}
+import type { Extent } from '../linalg/shapes';
 
 /** Where concatenated channel k comes from. */
 interface ChannelSource {
@@ -74,8 +70,14 @@ export function gatherChannels(stages: FeatureMap[], channels: readonly number[]
   return out;
 }
 
+/** A reduction's sizes: the D concatenated channels of the stages, and the d kept of them. */
+export interface ChannelCounts {
+  totalChannels: number;
+  dims: number;
+}
+
 /** The seeded random channel subset of the paper. */
-export function randomChannels(totalChannels: number, dims: number, seed: number): number[] {
+export function randomChannels({ totalChannels, dims }: ChannelCounts, seed: number): number[] {
   return sampleWithoutReplacement(totalChannels, dims, seededRng(seed));
 }
 
@@ -83,7 +85,7 @@ export function randomChannels(totalChannels: number, dims: number, seed: number
  * A D x d matrix with orthonormal columns (W^T W = I), from a seeded Gaussian matrix by
  * modified Gram-Schmidt in float64 (Kim et al. 2021, semi-orthogonal embedding).
  */
-export function semiOrthogonalMatrix(totalChannels: number, dims: number, seed: number): Float32Array {
+export function semiOrthogonalMatrix({ totalChannels, dims }: ChannelCounts, seed: number): Float32Array {
   if (dims > totalChannels) throw new RangeError(`cannot project ${totalChannels} channels to ${dims}`);
   const rng = seededRng(seed);
   // columns stored contiguously for the orthogonalisation
@@ -107,19 +109,35 @@ export function semiOrthogonalMatrix(totalChannels: number, dims: number, seed: 
   return w;
 }
 
+/** What an Embedder reduces by: as a model stores it (header.embedding and model.projection). */
+export interface EmbedderSpec {
+  /** D, the channels of the three stages together */
+  totalChannels: number;
+  reduction: Reduction;
+  /** the semi-orthogonal reduction's [D, d] matrix, row-major */
+  projection?: Float32Array;
+}
+
 /** Turns stage features into [cells, d] embeddings under a model's reduction. */
 export class Embedder {
+  readonly totalChannels: number;
+  readonly reduction: Reduction;
+  /** d, the length of each cell's embedding */
+  readonly dims: number;
+  private readonly projection?: Float32Array;
   private readonly allChannels: number[];
   /** Per stage, the rows of the projection for its channels, transposed: [d, stage channels]. */
   private stageProjections?: Float32Array[];
 
   constructor(
-    readonly totalChannels: number,
-    readonly reduction: Reduction,
+    spec: EmbedderSpec,
     private readonly linalg: BatchedLinalg,
-    private readonly projection?: Float32Array,
-    readonly dims = reduction.kind === 'random' ? reduction.indices.length : totalChannels,
   ) {
+    const { totalChannels, reduction, projection } = spec;
+    this.totalChannels = totalChannels;
+    this.reduction = reduction;
+    this.projection = projection;
+    this.dims = reduction.kind === 'random' ? reduction.indices.length : totalChannels;
     this.allChannels = Array.from({ length: totalChannels }, (_, i) => i);
     if (reduction.kind === 'semi-orthogonal') {
       if (!projection || projection.length % totalChannels !== 0) {
@@ -162,11 +180,8 @@ export class Embedder {
       const hw = fm.height * fm.width;
       // [d, hw]: row k is output dimension k over the stage's cells
       const y = await this.linalg.project(
-        perStage[s],
-        d,
-        fm.data.subarray(0, fm.channels * hw),
-        fm.channels,
-        hw,
+        { data: perStage[s], rows: d, cols: fm.channels },
+        { data: fm.data.subarray(0, fm.channels * hw), rows: fm.channels, cols: hw },
       );
       addUpsampled(out, grid, y, fm, d);
     }
@@ -187,7 +202,7 @@ export class Embedder {
 }
 
 /** out[cell, k] += y[k, source cell of `cell` in the stage]: nearest upsampling onto the grid. */
-function addUpsampled(out: Float32Array, grid: Grid, y: Float32Array, stage: Grid, d: number): void {
+function addUpsampled(out: Float32Array, grid: Extent, y: Float32Array, stage: Extent, d: number): void {
   const rows = nearestIndex(grid.height, stage.height);
   const cols = nearestIndex(grid.width, stage.width);
   const hw = stage.height * stage.width;

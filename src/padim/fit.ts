@@ -167,7 +167,7 @@ function imageScore(
 ): number {
   const roi = state.roi;
   const grid = roi ? roi.scatter(cells, h.grid.height * h.grid.width) : cells;
-  const { map, score } = makeAnomalyMap(grid, h.grid.height, h.grid.width, size.height, size.width);
+  const { map, score } = makeAnomalyMap({ data: grid, height: h.grid.height, width: h.grid.width }, size);
   return roi ? roi.applyToMap(map) : score;
 }
 
@@ -238,11 +238,11 @@ function chooseReduction(
   if (opts.reduction === 'semi-orthogonal') {
     return {
       reduction: { kind: 'semi-orthogonal', seed },
-      projection: semiOrthogonalMatrix(totalChannels, dims, seed),
+      projection: semiOrthogonalMatrix({ totalChannels, dims }, seed),
     };
   }
   if (dims === totalChannels) return { reduction: { kind: 'all' } };
-  return { reduction: { kind: 'random', seed, indices: randomChannels(totalChannels, dims, seed) } };
+  return { reduction: { kind: 'random', seed, indices: randomChannels({ totalChannels, dims }, seed) } };
 }
 
 /** Sets up the embedding and accumulator once the first batch tells the backbone's shapes. */
@@ -255,12 +255,12 @@ function initialise(
   const totalChannels = stageChannels[0] + stageChannels[1] + stageChannels[2];
   const { reduction, projection } = chooseReduction(totalChannels, opts);
   state.projection = projection;
-  state.embedder = new Embedder(totalChannels, reduction, state.linalg, projection);
+  state.embedder = new Embedder({ totalChannels, reduction, projection }, state.linalg);
   const grid = { height: stages[0].height, width: stages[0].width };
   const roi = state.roiMasks && makeRoiRecord(state.roiMasks.masks, state.roiMasks.source, grid);
   if (roi) state.roi = new Roi(roi);
   const cells = roi ? roi.cells.length : grid.height * grid.width;
-  state.accumulator = new GaussianAccumulator(cells, state.embedder.dims, state.linalg);
+  state.accumulator = new GaussianAccumulator({ cells, dims: state.embedder.dims }, state.linalg);
   state.header = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
@@ -439,7 +439,7 @@ function placeThreshold(model: PadimModel, calibration: Calibration, rate: numbe
 async function finish(state: FitState, opts: FitOptions, prior?: PadimModel): Promise<PadimModel> {
   const accumulator = state.accumulator as GaussianAccumulator;
   const images = accumulator.imageCount + (prior?.header.nTrain ?? 0);
-  const shrink = opts.shrinkage !== 'off' && needsShrinkage(images, accumulator.dims);
+  const shrink = opts.shrinkage !== 'off' && needsShrinkage({ images, dims: accumulator.dims });
   const gaussian = await accumulator.finalise({
     shrink,
     eps: opts.eps ?? prior?.header.eps ?? DEFAULTS.eps,
@@ -451,7 +451,8 @@ async function finish(state: FitState, opts: FitOptions, prior?: PadimModel): Pr
   });
   const { count, shrinkage, ...arrays } = gaussian;
   const meanShrinkage = shrinkage ? shrinkage.reduce((a, b) => a + b, 0) / shrinkage.length : undefined;
-  if (meanShrinkage !== undefined) warn(state, opts, shrinkageWarning(count, arrays.dims, meanShrinkage));
+  if (meanShrinkage !== undefined)
+    warn(state, opts, shrinkageWarning({ images: count, dims: arrays.dims }, meanShrinkage));
   const header = state.header as NonNullable<FitState['header']>;
   const model: PadimModel = {
     header: {
@@ -586,13 +587,15 @@ export async function updateModel(
       );
     }
     state.embedder = new Embedder(
-      h.embedding.totalChannels,
-      h.embedding.reduction,
+      {
+        totalChannels: h.embedding.totalChannels,
+        reduction: h.embedding.reduction,
+        projection: model.projection,
+      },
       state.linalg,
-      model.projection,
     );
     state.projection = model.projection;
-    state.accumulator = new GaussianAccumulator(g.cells, g.dims, state.linalg, prior);
+    state.accumulator = new GaussianAccumulator({ cells: g.cells, dims: g.dims }, state.linalg, prior);
     const {
       nTrain: _n,
       trainScores: _s,

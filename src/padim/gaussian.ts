@@ -80,7 +80,17 @@ export interface FinaliseOptions {
  */
 export const DEFAULT_GROUP_BYTES = 512 * 1024 * 1024;
 
+/** The extent of a fit: the grid cells fitted, d, and optionally how many cells a chunk holds. */
+export interface AccumulatorShape {
+  cells: number;
+  dims: number;
+  /** cells per chunk of the sums; default defaultChunkCells(cells, dims), or the prior's */
+  chunkCells?: number;
+}
+
 export class GaussianAccumulator {
+  readonly cells: number;
+  readonly dims: number;
   readonly chunkCells: number;
   private readonly chunks: (ChunkSums | null)[];
   private count = 0;
@@ -89,12 +99,13 @@ export class GaussianAccumulator {
   groupBytes = DEFAULT_GROUP_BYTES;
 
   constructor(
-    readonly cells: number,
-    readonly dims: number,
+    shape: AccumulatorShape,
     private readonly linalg: BatchedLinalg,
     private readonly prior?: PriorStatistics,
-    chunkCells?: number,
   ) {
+    const { cells, dims, chunkCells } = shape;
+    this.cells = cells;
+    this.dims = dims;
     if (prior && prior.mean.length !== cells * dims) {
       throw new Error(`prior statistics are for ${prior.mean.length / dims} cells, not ${cells}`);
     }
@@ -169,7 +180,7 @@ export class GaussianAccumulator {
         }
       }
     }
-    await this.linalg.accumulate(sums.s2, x, n, b, d);
+    await this.linalg.accumulate(sums.s2, { data: x, cells: n, batch: b, dims: d });
   }
 
   /**
@@ -194,25 +205,28 @@ export class GaussianAccumulator {
     opts.onProgress?.(0, this.chunks.length);
     for (let k = 0; k < this.chunks.length; k++) {
       const n = chunkLength(this, k);
-      const inverseType = this.inverseType(opts.inversePrecision);
+      const inversion = {
+        cells: n,
+        dims: d,
+        images: total,
+        eps: opts.eps,
+        inverseType: this.inverseType(opts.inversePrecision),
+        method: opts.inverseMethod,
+        factor: opts.factor,
+      };
       let result;
       if (this.prior) {
         // merge with the prior fit in float64 here, then invert the merged co-moment
         const { chunkMean, chunkComoment } = this.mergedStatistics(k, n);
         mean.set(chunkMean, k * this.chunkCells * d);
         const full = unpackSymmetric(chunkComoment, n, d);
-        if (opts.shrink) shrinkage.set(shrinkInPlace(full, n, d, total), k * this.chunkCells);
-        result = await this.linalg.precision(
-          full,
-          new Float32Array(n * d),
-          total,
-          opts.eps,
-          n,
-          d,
-          inverseType,
-          opts.inverseMethod,
-          opts.factor,
-        );
+        if (opts.shrink)
+          shrinkage.set(shrinkInPlace({ data: full, cells: n, dims: d }, total), k * this.chunkCells);
+        result = await this.linalg.precision({
+          ...inversion,
+          s2: full,
+          s1: new Float32Array(n * d),
+        });
         // the raw merged co-moment is what is stored (the next update merges statistics, not shrunk ones)
         if (opts.shrink) result.comoment = Float32Array.from(chunkComoment);
       } else {
@@ -222,32 +236,12 @@ export class GaussianAccumulator {
         if (opts.shrink) {
           // the co-moment is formed here so it can be shrunk; the raw one is what is stored
           const raw = comomentInPlace(sums, n, d, total);
-          shrinkage.set(shrinkInPlace(sums.s2, n, d, total), k * this.chunkCells);
-          result = await this.linalg.precision(
-            sums.s2,
-            new Float32Array(n * d),
-            total,
-            opts.eps,
-            n,
-            d,
-            inverseType,
-            opts.inverseMethod,
-            opts.factor,
-          );
+          shrinkage.set(shrinkInPlace({ data: sums.s2, cells: n, dims: d }, total), k * this.chunkCells);
+          result = await this.linalg.precision({ ...inversion, s2: sums.s2, s1: new Float32Array(n * d) });
           result.comoment = raw;
         } else {
           const s1 = Float32Array.from(sums.s1);
-          result = await this.linalg.precision(
-            sums.s2,
-            s1,
-            total,
-            opts.eps,
-            n,
-            d,
-            inverseType,
-            opts.inverseMethod,
-            opts.factor,
-          );
+          result = await this.linalg.precision({ ...inversion, s2: sums.s2, s1 });
         }
       }
       this.chunks[k] = null; // release the float64 sums of this chunk

@@ -103,20 +103,22 @@ export async function cellDistances(
 ): Promise<Float32Array[]> {
   const g = model.gaussian;
   const d = g.dims;
-  const b = embeddings.length;
   const out = embeddings.map(() => new Float32Array(g.cells));
   const chunks = g.factor?.chunks.length ?? g.precision.length;
   for (let k = 0; k < chunks; k++) {
-    const n = chunkLength(g, k);
-    const first = k * g.chunkCells;
+    const range = { first: k * g.chunkCells, cells: chunkLength(g, k) };
     // X [n, b, d]: this chunk's cells for every image
-    const x = chunkBatch(embeddings, first, n, d);
-    const mu = meanF32.subarray(first * d, (first + n) * d);
+    const x = chunkBatch(embeddings, range, d);
+    const mu = meanF32.subarray(range.first * d, (range.first + range.cells) * d);
     const f = g.factor;
     const dist = f
-      ? await linalg.factorDistances(x, mu, f.chunks[k], f.rowScales?.[k], f.storage, n, b, d)
-      : await linalg.mahalanobis(x, mu, g.precision[k], n, b, d);
-    scatterDistances(out, dist, first, n);
+      ? await linalg.factorDistances(x, mu, {
+          storage: f.storage,
+          values: f.chunks[k],
+          rowScales: f.rowScales?.[k],
+        })
+      : await linalg.mahalanobis(x, mu, g.precision[k]);
+    scatterDistances(out, dist, range);
   }
   return out;
 }
@@ -180,10 +182,12 @@ export class Scorer {
       }
       const linalg = new BatchedLinalg({ threads: opts.threads, provider: backbone.provider });
       const embedder = new Embedder(
-        h.embedding.totalChannels,
-        h.embedding.reduction,
+        {
+          totalChannels: h.embedding.totalChannels,
+          reduction: h.embedding.reduction,
+          projection: model.projection,
+        },
         linalg,
-        model.projection,
       );
       const aligner = scoringAligner(model, opts.align);
       const meanF32 = Float32Array.from(model.gaussian.mean);
@@ -307,7 +311,10 @@ export class Scorer {
     return distances.map((grid, j) => {
       const tm = performance.now();
       const prepared = extracted.prepared[j];
-      const made = makeAnomalyMap(grid, h.grid.height, h.grid.width, prepared.height, prepared.width);
+      const made = makeAnomalyMap(
+        { data: grid, height: h.grid.height, width: h.grid.width },
+        { height: prepared.height, width: prepared.width },
+      );
       const map = made.map;
       const mapRoi = roi ?? this.scoringRoi(prepared);
       const regions = mapRoi?.regionScores(map);

@@ -15,6 +15,7 @@
  * float32 P. Scoring reads the 16- or 8-bit values directly (batched-linalg.ts factorDistances).
  */
 
+import type { CellSquares } from '../../linalg/shapes';
 import { toFloat16 } from './float16';
 
 export { fromFloat16, toFloat16 } from './float16';
@@ -41,15 +42,14 @@ export interface PrecisionFactor {
 // Quantisation of one chunk's factor
 
 /**
- * Stores W ([n, d, d], lower triangle used) in `storage`. Non-finite entries are a
+ * Stores W ([cells, dims, dims], lower triangle used) in `storage`. Non-finite entries are a
  * caller bug (the inversion failed) and are refused rather than stored as garbage.
  */
 export function compactFactor(
-  w: Float32Array | Float64Array,
-  n: number,
-  d: number,
+  factor: CellSquares<Float32Array | Float64Array>,
   storage: CompactStorage,
 ): { values: Uint16Array | Int8Array; rowScales?: Float32Array } {
+  const { data: w, cells: n, dims: d } = factor;
   if (storage === 'float16') {
     const values = new Uint16Array(n * d * d);
     for (let c = 0; c < n; c++) {
