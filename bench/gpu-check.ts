@@ -29,7 +29,7 @@ import type { PadimModel } from '../src/model/model';
 import { buildModel, DataType, valueInfo } from '../src/onnx/onnx-builder';
 import { batchToTensor, prepareImage } from '../src/image/preprocess';
 import { Scorer } from '../src/padim/scorer';
-import { writeSyntheticDataset } from '../src/synthetic/synthetic';
+import { writeSyntheticDataset } from '../src/synthetic';
 import { IMAGENET_NORMALISATION, type ProviderName, type SizeProtocol } from '../src/types';
 
 const TOLERANCE = 1e-4;

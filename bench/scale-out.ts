@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { readCategory } from '../src/eval/dataset';
 import { fitModel } from '../src/padim/fit';
 import { saveModel } from '../src/model/model-file';
-import { writeSyntheticDataset } from '../src/synthetic/synthetic';
+import { writeSyntheticDataset } from '../src/synthetic';
 import { Mosquitto, mosquittoPath } from '../test/support/mosquitto';
 import { Cameras, ResultCollector, ScoreWorker } from '../test/support/score-workers';
 

@@ -24,7 +24,7 @@ import { loadModel, saveModel } from '../src/model/model-file';
 import { parseSize, SizeSpecError } from '../src/image/preprocess';
 import { seededRng } from '../src/math/random';
 import { Scorer } from '../src/padim/scorer';
-import { addDefect, generateTexture } from '../src/synthetic/synthetic';
+import { addDefect, generateTexture } from '../src/synthetic';
 import type { RawImage } from '../src/types';
 import { tempDir } from './helpers';
 

@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { openBackbone } from '../src/backbone/backbone';
 import { fitModel } from '../src/padim/fit';
 import { Scorer } from '../src/padim/scorer';
-import { addDefect, generateTexture } from '../src/synthetic/synthetic';
+import { addDefect, generateTexture } from '../src/synthetic';
 import { exposeOutputs } from '../src/onnx/graph-edit';
 import { download, proxyFor } from '../src/backbone/registry/download';
 import { readRegistry, findEntry } from '../src/backbone/registry/registry';

@@ -13,10 +13,11 @@ import sharp from 'sharp';
 import {
   addDefect,
   generateTexture,
+  placedPart,
+  writePlacedDataset,
   writeSyntheticDataset,
   type DefectKind,
-} from '../src/synthetic/synthetic';
-import { placedPart, writePlacedDataset } from '../src/synthetic/placed';
+} from '../src/synthetic';
 import { tempDir } from './helpers';
 
 const ALL_DEFECTS: DefectKind[] = ['scratch', 'spot', 'missing', 'colour', 'crack', 'fleck'];
