@@ -26,7 +26,7 @@ import { fitModel } from '../src/padim/fit';
 import { DEFAULT_ARRANGEMENT, DeviceHead, type HeadArrangement, type HeadChoice } from '../src/head';
 import { listImageFiles } from '../src/image/image-files';
 import type { PadimModel } from '../src/model/model';
-import { buildModel, DataType, valueInfo } from '../src/onnx/onnx-builder';
+import { buildModel, DataType, valueInfo } from '../src/onnx';
 import { batchToTensor, prepareImage } from '../src/image/preprocess';
 import { Scorer } from '../src/padim/scorer';
 import { writeSyntheticDataset } from '../src/synthetic';

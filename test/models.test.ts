@@ -12,7 +12,7 @@ import { openBackbone } from '../src/backbone/backbone';
 import { fitModel } from '../src/padim/fit';
 import { Scorer } from '../src/padim/scorer';
 import { addDefect, generateTexture } from '../src/synthetic';
-import { exposeOutputs } from '../src/onnx/graph-edit';
+import { exposeOutputs } from '../src/onnx';
 import { download, proxyFor } from '../src/backbone/registry/download';
 import { readRegistry, findEntry } from '../src/backbone/registry/registry';
 import { ensurePrepared, importFile, pull } from '../src/backbone/registry/store';

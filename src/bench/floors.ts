@@ -5,7 +5,7 @@
  * - matrix-product rate: float32 multiply-adds per second of a large onnxruntime MatMul.
  */
 import * as ort from 'onnxruntime-node';
-import { buildModel, DataType, valueInfo } from '../onnx/onnx-builder';
+import { buildModel, DataType, valueInfo } from '../onnx';
 
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
