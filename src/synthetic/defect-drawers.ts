@@ -128,6 +128,7 @@ function drawFleck(c: Canvas, rng: Rng): void {
   paintBlob(c, blob, 1, (x, y, a) => blendPixel(c, x, y, a, f));
 }
 
+/** The drawer of every defect kind. */
 export const DRAWERS: Record<DefectKind, (c: Canvas, rng: Rng) => void> = {
   scratch: drawScratch,
   spot: drawSpot,

@@ -1,5 +1,6 @@
 /** The image sizes the generators accept: integer sides of 1 to 16384 pixels. */
 
+/** Throws a RangeError naming the side that is not an integer in 1..16384. */
 export function checkSize(width: number, height: number): void {
   for (const [name, v] of [
     ['width', width],

@@ -9,9 +9,11 @@ import { fbm, valueNoise } from './noise';
 import { hashUnit, uniform } from './randomness';
 import { clamp, mix } from './scalar';
 
+/** Red, green, blue as floats on the 8-bit scale (not yet rounded or clamped). */
 export type Rgb = [number, number, number];
 type Shader = (x: number, y: number, out: Rgb) => void;
 
+/** One sample's look: its shader plus the lighting and sensor noise textures.ts applies. */
 export interface SampleVariation {
   shader: Shader;
   /** global brightness factor (lighting / exposure drift) */
@@ -170,6 +172,7 @@ function tilesShader(rng: Rng): SampleVariation {
   };
 }
 
+/** The shader maker of every texture kind. */
 export const SHADERS: Record<TextureKind, (rng: Rng) => SampleVariation> = {
   woven: wovenShader,
   brushed: brushedShader,
