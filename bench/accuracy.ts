@@ -19,7 +19,7 @@ import { fitModel } from '../src/padim/fit';
 import type { FitOptions } from '../src/options';
 import { parseSize } from '../src/input';
 import { Scorer } from '../src/padim/scorer';
-import { writeSyntheticDataset, type SyntheticDatasetOptions } from '../src/synthetic/synthetic';
+import { writeSyntheticDataset, type SyntheticDatasetOptions } from '../src/synthetic';
 
 const SHARED = path.resolve(__dirname, '../../../shared');
 const model = (f: string) => path.join(SHARED, 'models', f);

@@ -20,7 +20,7 @@ import { fitModel } from '../src/padim/fit';
 import type { FitOptions } from '../src/options';
 import { prepareImage } from '../src/image';
 import { Scorer } from '../src/padim/scorer';
-import { writePlacedDataset, type Placement } from '../src/synthetic/placed';
+import { writePlacedDataset, type Placement } from '../src/synthetic';
 
 const SHARED = process.env.PADIM_SHARED ?? path.resolve(__dirname, '../../../shared');
 const R50 = path.join(SHARED, 'models', 'resnet50v2-stage1to3-fp32.onnx');

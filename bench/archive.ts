@@ -25,7 +25,7 @@ import { fitModel } from '../src/padim/fit';
 import { saveModel } from '../src/model/model-file';
 import { historyBytes, historyDir, readVersions, saveModelVersion } from '../src/model/history';
 import { buildResult, type InspectionResult } from '../src/result/result';
-import { writeSyntheticDataset } from '../src/synthetic/synthetic';
+import { writeSyntheticDataset } from '../src/synthetic';
 
 const { values: args } = parseArgs({
   options: { runs: { type: 'string' }, records: { type: 'string' }, json: { type: 'string' } },

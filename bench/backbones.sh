@@ -15,7 +15,7 @@ DATA=$(mktemp -d)
 trap 'rm -rf "$M" "$DATA"' EXIT
 # a models directory as a user would have it: the shared files under their own names
 for f in "$SHARED"/models/*.onnx; do ln -s "$(realpath "$f")" "$M/"; done
-node -e "require('./dist/src/synthetic/synthetic').writeSyntheticDataset(process.argv[1], {texture: 'brushed', width: 1250, height: 500, channels: 1, defects: ['crack', 'fleck', 'scratch'], trainCount: 30, testGoodCount: 10, testDefectCount: 8, seed: 7})" "$DATA/strip"
+node -e "require('./dist/src/synthetic').writeSyntheticDataset(process.argv[1], {texture: 'brushed', width: 1250, height: 500, channels: 1, defects: ['crack', 'fleck', 'scratch'], trainCount: 30, testGoodCount: 10, testDefectCount: 8, seed: 7})" "$DATA/strip"
 
 run() {
   local name=$1 data=$2

@@ -11,7 +11,7 @@
  * --shared: the shared assets folder (default ../shared from the repository root)
  *
  * --data: an MVTec-layout category (default ../shared/data/mvtec/bottle); generated: a
- * generated set (synthetic.ts) is written to a temporary folder and used instead.
+ * generated set (src/synthetic/) is written to a temporary folder and used instead.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -22,7 +22,7 @@ import { describeScores, fitModel, suggestThreshold } from '../src/padim/fit';
 import { operatingPoint } from '../src/eval/metrics';
 import type { FitOptions } from '../src/options';
 import { Scorer } from '../src/padim/scorer';
-import { writeSyntheticDataset } from '../src/synthetic/synthetic';
+import { writeSyntheticDataset } from '../src/synthetic';
 import { expectedFalseAlarmRate, falseAlarmInterval, thresholdForFalseAlarmRate } from '../src/threshold';
 
 const BUDGETS = [0.001, 0.005, 0.01, 0.02, 0.05, 0.1];

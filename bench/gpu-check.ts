@@ -26,10 +26,10 @@ import { fitModel } from '../src/padim/fit';
 import { DEFAULT_ARRANGEMENT, DeviceHead, type HeadArrangement, type HeadChoice } from '../src/head';
 import { listImageFiles } from '../src/image/image-files';
 import type { PadimModel } from '../src/model/model';
-import { buildModel, DataType, valueInfo } from '../src/onnx/onnx-builder';
+import { buildModel, DataType, valueInfo } from '../src/onnx';
 import { batchToTensor, prepareImage } from '../src/image';
 import { Scorer } from '../src/padim/scorer';
-import { writeSyntheticDataset } from '../src/synthetic/synthetic';
+import { writeSyntheticDataset } from '../src/synthetic';
 import { IMAGENET_NORMALISATION, type ProviderName, type SizeProtocol } from '../src/types';
 
 const TOLERANCE = 1e-4;

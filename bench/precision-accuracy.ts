@@ -19,7 +19,7 @@ import { evaluate } from '../src/eval/evaluate';
 import { fitModel } from '../src/padim/fit';
 import type { PrecisionStorage } from '../src/model/precision-storage';
 import { Scorer } from '../src/padim/scorer';
-import { writeSyntheticDataset } from '../src/synthetic/synthetic';
+import { writeSyntheticDataset } from '../src/synthetic';
 
 const SHARED = path.resolve(__dirname, '../../../shared');
 const R50 = path.join(SHARED, 'models', 'resnet50v2-stage1to3-fp32.onnx');

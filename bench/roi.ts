@@ -19,8 +19,7 @@ import { saveModel } from '../src/model/model-file';
 import type { FitOptions } from '../src/options';
 import { parseRoiJson, type RoiSpec } from '../src/roi';
 import { Scorer } from '../src/padim/scorer';
-import { placedPart, type PlacedPartOptions } from '../src/synthetic/placed';
-import type { DefectKind } from '../src/synthetic/synthetic';
+import { placedPart, type DefectKind, type PlacedPartOptions } from '../src/synthetic';
 
 const SHARED = process.env.PADIM_SHARED ?? path.resolve(__dirname, '../../../shared');
 const R50 = path.join(SHARED, 'models', 'resnet50v2-stage1to3-fp32.onnx');

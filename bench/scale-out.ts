@@ -17,7 +17,7 @@ import { readCategory } from '../src/eval/dataset';
 import { median } from '../src/math/median';
 import { fitModel } from '../src/padim/fit';
 import { saveModel } from '../src/model/model-file';
-import { writeSyntheticDataset } from '../src/synthetic/synthetic';
+import { writeSyntheticDataset } from '../src/synthetic';
 import { Mosquitto, mosquittoPath } from '../test/support/mosquitto';
 import { Cameras, ResultCollector, ScoreWorker } from '../test/support/score-workers';
 

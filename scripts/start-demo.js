@@ -59,7 +59,7 @@ function checkBuilt() {
 
 async function generateImages(dataDir) {
   if (fs.existsSync(path.join(dataDir, 'train', 'good'))) return false;
-  const { writeSyntheticDataset } = require(path.join(ROOT, 'dist', 'src', 'synthetic', 'synthetic'));
+  const { writeSyntheticDataset } = require(path.join(ROOT, 'dist', 'src', 'synthetic'));
   await writeSyntheticDataset(dataDir, { texture: 'woven', seed: 1 });
   return true;
 }

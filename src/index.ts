@@ -14,12 +14,5 @@ export { renderHeatmap, overlay, loadRgb, encodeRgb, type HeatmapOptions } from 
 export { readCategory, type CategoryDataset } from './eval/dataset';
 export { evaluate, type EvaluationReport } from './eval/evaluate';
 export * as metrics from './eval/metrics';
-export {
-  writeSyntheticDataset,
-  generateTexture,
-  addDefect,
-  TEXTURE_KINDS,
-  DEFECT_KINDS,
-} from './synthetic/synthetic';
 export type { FitOptions, Progress, RuntimeOptions } from './options';
 export * from './types';

@@ -19,7 +19,7 @@ import { fitModel } from '../src/padim/fit';
 import { loadModel, readModelHeader, saveModel } from '../src/model/model-file';
 import { prepareImage } from '../src/image';
 import { Scorer } from '../src/padim/scorer';
-import { placedPart, writePlacedDataset, type Placement } from '../src/synthetic/placed';
+import { placedPart, writePlacedDataset, type Placement } from '../src/synthetic';
 import { IMAGENET_NORMALISATION, type PreparedImage } from '../src/types';
 import { tempDir } from './helpers';
 

@@ -6,8 +6,16 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { openBackbone, BUILTIN_FILTERBANK, type Backbone } from '../src/backbone/backbone';
 import { buildFilterBank } from '../src/backbone/filterbank';
-import { exposeOutputs, inputInfo, listTensors } from '../src/onnx/graph-edit';
-import { buildModel, floatTensor, valueInfo, DataType, type NodeSpec } from '../src/onnx/onnx-builder';
+import {
+  buildModel,
+  DataType,
+  exposeOutputs,
+  floatTensor,
+  inputInfo,
+  listTensors,
+  valueInfo,
+  type NodeSpec,
+} from '../src/onnx';
 import { IMAGENET_NORMALISATION, type FeatureMap } from '../src/types';
 import { requireShared, tempDir } from './helpers';
 
@@ -165,7 +173,7 @@ describe('backbone', function () {
     it('dequantises quantised tensors and casts other non-float ones', async function () {
       const zeroPoint: onnx.ITensorProto = {
         name: 'zp',
-        dataType: 2 /* uint8 */,
+        dataType: DataType.UINT8,
         dims: [],
         rawData: Uint8Array.of(128),
       };
@@ -182,7 +190,7 @@ describe('backbone', function () {
       });
       const info = listTensors(bytes).find((t) => t.name === 'q');
       assert.equal(info?.quantised, true);
-      assert.equal(info?.elemType, 2);
+      assert.equal(info?.elemType, DataType.UINT8);
       const edited = exposeOutputs(bytes, ['q', 'shape']);
       assert.deepEqual(edited.outputs, ['q_dequantized', 'shape_float']);
       const out = await runModel(edited.bytes, { x });

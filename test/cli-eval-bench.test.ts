@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { writeSyntheticDataset, TEXTURE_KINDS } from '../src/synthetic/synthetic';
+import { writeSyntheticDataset, TEXTURE_KINDS } from '../src/synthetic';
 import { tempDir } from './helpers';
 
 const run = promisify(execFile);

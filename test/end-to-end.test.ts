@@ -12,7 +12,7 @@ import { evaluate, maskToInput, readMask } from '../src/eval/evaluate';
 import { fitModel, updateModel } from '../src/padim/fit';
 import { loadModel, saveModel } from '../src/model/model-file';
 import { Scorer } from '../src/padim/scorer';
-import { writeSyntheticDataset } from '../src/synthetic/synthetic';
+import { writeSyntheticDataset } from '../src/synthetic';
 import { tempDir } from './helpers';
 
 const run = promisify(execFile);

@@ -3,7 +3,7 @@ import { fitModel } from '../src/padim/fit';
 import type { Calibration } from '../src/model/model';
 import { seededRng, type Rng } from '../src/math/random';
 import { Scorer } from '../src/padim/scorer';
-import { generateTexture } from '../src/synthetic/synthetic';
+import { generateTexture } from '../src/synthetic';
 import {
   expectedFalseAlarmRate,
   falseAlarmInterval,

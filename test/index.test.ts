@@ -20,4 +20,21 @@ describe('package entry point', () => {
     }
     assert.equal(typeof api.metrics.auroc, 'function');
   });
+
+  it('does not expose the synthetic test and demo data (src/synthetic is its own entry point)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const api = require(path.resolve(__dirname, '../src/index.js'));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const synthetic = require(path.resolve(__dirname, '../src/synthetic/index.js'));
+    for (const name of [
+      'writeSyntheticDataset',
+      'generateTexture',
+      'addDefect',
+      'TEXTURE_KINDS',
+      'DEFECT_KINDS',
+    ]) {
+      assert.equal(api[name], undefined, name);
+      assert.notEqual(synthetic[name], undefined, name);
+    }
+  });
 });

@@ -25,7 +25,7 @@ import type { PadimModel } from '../src/model/model';
 import { loadModel, saveModel } from '../src/model/model-file';
 import { seededRng } from '../src/math/random';
 import { Scorer } from '../src/padim/scorer';
-import { addDefect, generateTexture } from '../src/synthetic/synthetic';
+import { addDefect, generateTexture } from '../src/synthetic';
 import type { RawImage } from '../src/types';
 import { tempDir } from './helpers';
 

@@ -12,7 +12,7 @@ import { loadModel, saveModel } from '../src/model/model-file';
 import type { PadimModel } from '../src/model/model';
 import { fromFloat16, toFloat16, type PrecisionStorage } from '../src/model/precision-storage';
 import { Scorer } from '../src/padim/scorer';
-import { writeSyntheticDataset } from '../src/synthetic/synthetic';
+import { writeSyntheticDataset } from '../src/synthetic';
 import { tempDir } from './helpers';
 
 async function scores(model: PadimModel, files: string[]): Promise<number[]> {

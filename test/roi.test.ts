@@ -24,7 +24,7 @@ import {
   type RoiSpec,
 } from '../src/roi';
 import { Scorer } from '../src/padim/scorer';
-import { placedPart, type Placement } from '../src/synthetic/placed';
+import { placedPart, type Placement } from '../src/synthetic';
 import type { InputGeometry } from '../src/types';
 import { tempDir } from './helpers';
 

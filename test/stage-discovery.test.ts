@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { exposeOutputs } from '../src/onnx/graph-edit';
+import { exposeOutputs } from '../src/onnx';
 import { findPreset } from '../src/backbone/presets';
 import { discoverStages, prepareBackbone } from '../src/backbone/stage-discovery';
 import { requireShared } from './helpers';

@@ -8,11 +8,11 @@ import {
   DEFECT_KINDS,
   EXTRA_DEFECT_KINDS,
   generateTexture,
-  mulberry32,
   TEXTURE_KINDS,
   writeSyntheticDataset,
   type DefectKind,
-} from '../src/synthetic/synthetic';
+} from '../src/synthetic';
+import { seededRng } from '../src/math/random';
 import type { RawImage } from '../src/types';
 
 const ALL_DEFECTS: DefectKind[] = [...DEFECT_KINDS, ...EXTRA_DEFECT_KINDS];
@@ -51,8 +51,8 @@ function changeInsideOutside(
 
 describe('synthetic', () => {
   it('mulberry32 is deterministic and roughly uniform', () => {
-    const a = mulberry32(42);
-    const b = mulberry32(42);
+    const a = seededRng(42);
+    const b = seededRng(42);
     let sum = 0;
     for (let i = 0; i < 10000; i++) {
       const v = a();

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildFilterBank } from './filterbank';
 import { readRegularFileSync } from '../files/regular-file';
-import { exposeOutputs, listOutputs } from '../onnx/graph-edit';
+import { exposeOutputs, listOutputs } from '../onnx';
 import { findEntry } from './registry/registry';
 import { bestInstalled, resolveInstalled } from './registry/store';
 import {

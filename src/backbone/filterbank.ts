@@ -23,14 +23,7 @@
  * everywhere. Values are scaled like CNN activations (see CONTRAST_UNIT), so PaDiM's
  * covariance regulariser (eps = 0.01) does not swamp them.
  */
-import {
-  buildModel,
-  floatTensor,
-  int64Tensor,
-  valueInfo,
-  DataType,
-  type NodeSpec,
-} from '../onnx/onnx-builder';
+import { buildModel, floatTensor, int64Tensor, valueInfo, DataType, type NodeSpec } from '../onnx';
 import { IMAGENET_NORMALISATION } from '../types';
 import type { onnx } from 'onnx-proto';
 

@@ -10,7 +10,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { exposeOutputs, inputInfo, listTensors } from '../onnx/graph-edit';
+import { DataType, exposeOutputs, inputInfo, listTensors } from '../onnx';
 
 /** A tensor that could serve as a stage, with its measured shape. */
 export interface StageCandidate {
@@ -129,7 +129,8 @@ export function findCuts(graph: Graph): Cut[] {
 /** The input size strides are measured at: the network's own when fixed, else 224x224. */
 function probeSize(bytes: Uint8Array): { batch: number; width: number; height: number; name: string } {
   const info = inputInfo(bytes);
-  if (info.elemType !== 1) throw new Error(`input '${info.name}' is not float32: an image input is needed`);
+  if (info.elemType !== DataType.FLOAT)
+    throw new Error(`input '${info.name}' is not float32: an image input is needed`);
   const [n, c, h, w] = info.dims;
   if (info.dims.length !== 4 || (typeof c === 'number' && c !== 3)) {
     throw new Error(`input '${info.name}' is not a 3-channel NCHW image (shape [${info.dims.join(', ')}])`);
@@ -152,7 +153,9 @@ export async function measureCuts(bytes: Uint8Array): Promise<{
   probe: { width: number; height: number };
 }> {
   const { graph } = decodeGraph(bytes);
-  const floatLike = new Map(listTensors(bytes).map((t) => [t.name, t.elemType === 1 || t.quantised]));
+  const floatLike = new Map(
+    listTensors(bytes).map((t) => [t.name, t.elemType === DataType.FLOAT || t.quantised]),
+  );
   const cuts = findCuts(graph).filter((c) => floatLike.get(c.name) !== false);
   if (cuts.length === 0) throw new Error('the graph has no tensor that all later layers depend on');
   const probe = probeSize(bytes);
@@ -241,7 +244,7 @@ export function pruneToStages(bytes: Uint8Array, stages: string[], dynamic: bool
   graph.input = graph.input.filter((i) => used.has(i.name ?? ''));
   graph.valueInfo = [];
   graph.output = outputs.map((name) =>
-    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1 } } }),
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: DataType.FLOAT } } }),
   );
   if (dynamic) {
     const image = inputInfo(bytes).name;

@@ -6,7 +6,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { median } from '../math/median';
-import { buildModel, DataType, valueInfo } from '../onnx/onnx-builder';
+import { buildModel, DataType, valueInfo } from '../onnx';
 
 /** GB/s of reading + writing a buffer much larger than the caches (counted as 2 x bytes). */
 export function measureBandwidth(megabytes = 512, runs = 5): number {

@@ -7,7 +7,7 @@
  * timing and for checking that two providers compute the same numbers, not for accuracy.
  */
 import * as fs from 'node:fs';
-import { buildModel, DataType, floatTensor, valueInfo, type NodeSpec } from '../onnx/onnx-builder';
+import { buildModel, DataType, floatTensor, valueInfo, type NodeSpec } from '../onnx';
 import { gaussianSample, seededRng } from '../math/random';
 
 export interface GeneratedBackboneOptions {

@@ -15,7 +15,7 @@ import type { FitOptions } from '../options';
 import { storageBytesPerCell } from '../model/precision-storage';
 import { prepareImage } from '../image';
 import { Scorer } from '../padim/scorer';
-import { writeSyntheticDataset } from '../synthetic/synthetic';
+import { writeSyntheticDataset } from '../synthetic';
 import { measureBandwidth, measureMatmul } from './floors';
 import { median } from '../math/median';
 

@@ -11,7 +11,7 @@ import { fitModel } from '../padim/fit';
 import { writeHeatmapFile } from '../render/heatmap';
 import { saveModel } from '../model/model-file';
 import { Scorer } from '../padim/scorer';
-import { TEXTURE_KINDS, writeSyntheticDataset, type TextureKind } from '../synthetic/synthetic';
+import { TEXTURE_KINDS, writeSyntheticDataset, type TextureKind } from '../synthetic';
 import { choiceOption, parse, type Options, type ParsedValues } from './args';
 import { createProgress } from './progress';
 

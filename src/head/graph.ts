@@ -12,14 +12,7 @@
  * stays below WebGPU's default storage-buffer binding limit (128 MiB).
  */
 import type { onnx } from 'onnx-proto';
-import {
-  buildModel,
-  DataType,
-  floatTensor,
-  int64Tensor,
-  valueInfo,
-  type NodeSpec,
-} from '../onnx/onnx-builder';
+import { buildModel, DataType, floatTensor, int64Tensor, valueInfo, type NodeSpec } from '../onnx';
 
 /**
  * Which operand the inverse covariance is in the batched product: 'precision-left' computes

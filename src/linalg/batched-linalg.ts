@@ -28,7 +28,7 @@ import {
   valueInfo,
   type DataTypeCode,
   type NodeSpec,
-} from '../onnx/onnx-builder';
+} from '../onnx';
 import type { ProviderName } from '../types';
 import type { CellBatch, CellMatrices, Matrix } from './shapes';
 import {

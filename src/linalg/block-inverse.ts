@@ -20,7 +20,7 @@
  * the arithmetic chosen (float32 or float64), the leaves always in float64.
  */
 import * as ort from 'onnxruntime-node';
-import { buildModel, DataType, int64Tensor, valueInfo } from '../onnx/onnx-builder';
+import { buildModel, DataType, int64Tensor, valueInfo } from '../onnx';
 import type { CellSquares } from './shapes';
 
 /** Largest leaf: the JavaScript part is about cells * d * BLOCK_DIMS^2 / 2 multiply-adds. */

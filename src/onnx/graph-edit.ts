@@ -8,35 +8,13 @@
  * back in the same units as in the float network; other non-float tensors get a Cast.
  */
 import { onnx } from 'onnx-proto';
+import { DataType, elemTypeName } from './data-types';
 
 /** protobufjs decodes int64 fields as `Long` objects when long.js is installed. */
 type Int64 = number | { toNumber(): number };
 
 function toNumber(v: Int64): number {
   return typeof v === 'number' ? v : v.toNumber();
-}
-
-/** ONNX TensorProto.DataType codes that matter here. */
-const ELEM = { FLOAT: 1, UINT8: 2, INT8: 3 } as const;
-
-const ELEM_NAMES: Record<number, string> = {
-  1: 'float32',
-  2: 'uint8',
-  3: 'int8',
-  4: 'uint16',
-  5: 'int16',
-  6: 'int32',
-  7: 'int64',
-  9: 'bool',
-  10: 'float16',
-  11: 'float64',
-  16: 'bfloat16',
-};
-
-/** A readable name for an ONNX element type code. */
-export function elemTypeName(code: number | null): string {
-  if (code === null) return 'unknown';
-  return ELEM_NAMES[code] ?? `type ${code}`;
 }
 
 /**
@@ -121,7 +99,7 @@ function declaredTypes(graph: onnx.IGraphProto): Map<string, onnx.IValueInfoProt
 function quantisedType(node: onnx.INodeProto, types: Map<string, number>): number {
   const params = QUANT_OUTPUT_PARAMS[node.opType ?? ''];
   const zp = params ? node.input?.[params.zeroPoint] : undefined;
-  return (zp && types.get(zp)) || ELEM.UINT8;
+  return (zp && types.get(zp)) || DataType.UINT8;
 }
 
 const INT64_OPS = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin', 'NonMaxSuppression']);
@@ -152,15 +130,15 @@ function outputType(node: onnx.INodeProto, index: number, types: Map<string, num
   const op = node.opType ?? '';
   const first = types.get(node.input?.[0] ?? '') ?? null;
   if (op in QUANT_OUTPUT_PARAMS) return index === 0 ? quantisedType(node, types) : null;
-  if (op === 'DequantizeLinear') return ELEM.FLOAT;
-  if (op === 'DynamicQuantizeLinear') return index === 1 ? ELEM.FLOAT : ELEM.UINT8;
-  if (INT64_OPS.has(op)) return 7;
-  if (BOOL_OPS.has(op)) return 9;
+  if (op === 'DequantizeLinear') return DataType.FLOAT;
+  if (op === 'DynamicQuantizeLinear') return index === 1 ? DataType.FLOAT : DataType.UINT8;
+  if (INT64_OPS.has(op)) return DataType.INT64;
+  if (BOOL_OPS.has(op)) return DataType.BOOL;
   if (op === 'Cast') return Number(attributeOf(node, 'to')?.i ?? 0) || null;
   if (op === 'CastLike') return types.get(node.input?.[1] ?? '') ?? null;
   if (op === 'Constant' || op === 'ConstantOfShape')
-    return attributeOf(node, 'value')?.t?.dataType ?? (op === 'Constant' ? null : ELEM.FLOAT);
-  if ((op === 'TopK' || op === 'MaxPool') && index === 1) return 7;
+    return attributeOf(node, 'value')?.t?.dataType ?? (op === 'Constant' ? null : DataType.FLOAT);
+  if ((op === 'TopK' || op === 'MaxPool') && index === 1) return DataType.INT64;
   return first;
 }
 
@@ -223,7 +201,7 @@ export function inputInfo(modelBytes: Uint8Array): InputInfo {
   if (!input?.name) throw new Error('ONNX model has no input');
   return {
     name: input.name,
-    elemType: input.type?.tensorType?.elemType ?? ELEM.FLOAT,
+    elemType: input.type?.tensorType?.elemType ?? DataType.FLOAT,
     dims: dimsOf(input.type) ?? [],
   };
 }
@@ -319,7 +297,7 @@ export function exposeOutputs(modelBytes: Uint8Array, tensorNames: string[]): Ex
     }
     const info = byName.get(wanted);
     if (!info) throw missingTensorError(wanted, tensors, graph.name || '(unnamed)');
-    if (graphOutputs.has(wanted) && (info.elemType === null || info.elemType === ELEM.FLOAT)) {
+    if (graphOutputs.has(wanted) && (info.elemType === null || info.elemType === DataType.FLOAT)) {
       outputs.push(wanted);
       done.set(wanted, wanted);
       continue;
@@ -349,7 +327,7 @@ export function exposeOutputs(modelBytes: Uint8Array, tensorNames: string[]): Ex
           output: [outName],
         }),
       );
-    } else if (info.elemType !== null && info.elemType !== ELEM.FLOAT) {
+    } else if (info.elemType !== null && info.elemType !== DataType.FLOAT) {
       // Non-quantised integer or other float precisions: a plain conversion to float32.
       outName = uniqueName(`${wanted}_float`, taken);
       graph.node.push(
@@ -358,12 +336,12 @@ export function exposeOutputs(modelBytes: Uint8Array, tensorNames: string[]): Ex
           name: `expose_${outName}`,
           input: [wanted],
           output: [outName],
-          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: ELEM.FLOAT }],
+          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT }],
         }),
       );
     }
     if (!graphOutputs.has(outName)) {
-      const elemType = outName === wanted ? info.elemType : ELEM.FLOAT;
+      const elemType = outName === wanted ? info.elemType : DataType.FLOAT;
       graph.output.push(onnx.ValueInfoProto.create(outputInfo(outName, elemType, info.dims)));
       graphOutputs.add(outName);
       added.push(outName);

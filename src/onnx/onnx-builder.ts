@@ -4,10 +4,7 @@
  * bytes that onnxruntime can load directly.
  */
 import { onnx } from 'onnx-proto';
-
-/** ONNX TensorProto.DataType codes used here. */
-export const DataType = { FLOAT: 1, INT8: 3, INT32: 6, INT64: 7, FLOAT16: 10, DOUBLE: 11 } as const;
-export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
+import { DataType, type DataTypeCode } from './data-types';
 
 /** A dimension: a fixed size or a symbolic name (dynamic). */
 export type Dim = number | string;

@@ -2,14 +2,17 @@
  * Generated parts that move: a textured part with an asymmetric marking, placed on a plain
  * background with a random shift and turn, as parts sit on a conveyor. Defects are drawn on the
  * part before it is placed, so the exact mask moves with it. Deterministic: every draw comes from
- * the seeded PRNG (random.ts), so the same seed gives the same pixels everywhere.
+ * the seeded PRNG (src/math/random.ts), so the same seed gives the same pixels everywhere.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import sharp from 'sharp';
 import { seededRng, type Rng } from '../math/random';
-import { addDefect, generateTexture, type DefectKind, type TextureKind } from './synthetic';
 import type { RawImage } from '../types';
+import { addDefect } from './defects';
+import { maskToImage, writeImage } from './image-file';
+import type { DefectKind, TextureKind } from './kinds';
+import { uniform } from './randomness';
+import { generateTexture } from './textures';
 
 export interface Placement {
   /** shift of the part's centre from the image centre, pixels */
@@ -47,10 +50,6 @@ export interface PlacedPart {
 }
 
 const BACKGROUND = 40;
-
-function uniform(rng: Rng, lo: number, hi: number): number {
-  return lo + (hi - lo) * rng();
-}
 
 /** The part before placement: a texture with a dark round mark near one corner (so a turn is visible). */
 function partTexture(side: number, seed: number, texture: TextureKind): RawImage & { data: Uint8Array } {
@@ -158,12 +157,9 @@ export interface PlacedDatasetOptions extends PlacedPartOptions {
   seed?: number;
 }
 
-async function writeGrey(file: string, data: Uint8Array, size: number): Promise<void> {
+async function writeGrey(file: string, image: RawImage): Promise<void> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  await sharp(Buffer.from(data), { raw: { width: size, height: size, channels: 1 } })
-    .toColourspace('b-w')
-    .png()
-    .toFile(file);
+  await writeImage(file, image, 'png');
 }
 
 /**
@@ -180,7 +176,7 @@ export async function writePlacedDataset(
   const name = (i: number) => `${String(i).padStart(3, '0')}.png`;
   const write = async (rel: string, part: PlacedPart) => {
     placements[rel] = part.placement;
-    await writeGrey(path.join(dir, rel), part.image.data as Uint8Array, size);
+    await writeGrey(path.join(dir, rel), part.image);
   };
   for (let i = 0; i < (opts.trainCount ?? 20); i++)
     await write(`train/good/${name(i)}`, placedPart(seed * 1000 + i, opts));
@@ -190,11 +186,9 @@ export async function writePlacedDataset(
     for (let i = 0; i < (opts.testDefectCount ?? 6); i++) {
       const part = placedPart(seed * 1000 + 500 + 50 * k + i, opts, defect);
       await write(`test/${defect}/${name(i)}`, part);
-      const mask = Uint8Array.from(part.mask, (v) => (v ? 255 : 0));
       await writeGrey(
         path.join(dir, `ground_truth/${defect}/${name(i).replace('.png', '_mask.png')}`),
-        mask,
-        size,
+        maskToImage(part.mask, size, size),
       );
     }
   }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeSyntheticDataset } from '../../src/synthetic/synthetic';
+import { writeSyntheticDataset } from '../../src/synthetic';
 import { tempDir } from '../helpers';
 import { ALL_NODES, SMALL_MODEL, collect, helper } from './fixtures';
 import { NODE_TYPES } from './node-types';

@@ -15,7 +15,7 @@ import type { PadimModel } from '../../src/model/model';
 import { saveModel } from '../../src/model/model-file';
 import { parseModelSettings } from '../../src/node-support/model-settings';
 import { Scorer } from '../../src/padim/scorer';
-import { writeSyntheticDataset } from '../../src/synthetic/synthetic';
+import { writeSyntheticDataset } from '../../src/synthetic';
 import { tempDir } from '../helpers';
 import modelNode from '../../nodes/padim-model';
 import sourceNode from '../../nodes/padim-image-source';

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { fitModel } from '../../src/padim/fit';
 import { parseSizeChoice } from '../../src/input';
 import { saveModel } from '../../src/model/model-file';
-import { generateTexture } from '../../src/synthetic/synthetic';
+import { generateTexture } from '../../src/synthetic';
 import {
   ALL_NODES,
   SMALL_MODEL,

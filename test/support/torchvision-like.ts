@@ -3,7 +3,7 @@
  * fixed input x 1x3x224x224, opset 16): stages layer1-3 at strides 4/8/16 with 8/16/32 channels.
  */
 import { onnx } from 'onnx-proto';
-import { buildModel, DataType, floatTensor, valueInfo, type NodeSpec } from '../../src/onnx/onnx-builder';
+import { buildModel, DataType, floatTensor, valueInfo, type NodeSpec } from '../../src/onnx';
 
 export function torchvisionLike(): Uint8Array {
   const nodes: NodeSpec[] = [];
