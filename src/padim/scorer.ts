@@ -1,11 +1,10 @@
 /**
  * Scoring with a fitted model: Mahalanobis distance of every cell's embedding to that
- * cell's Gaussian, then the anomaly map (bilinear upsampling, Gaussian blur) and the image
- * score (the map's maximum).
+ * cell's Gaussian (distance.ts, or the device head in head/), then the anomaly map (bilinear
+ * upsampling, Gaussian blur) and the image score (the map's maximum).
  *
- * A batch of images shares one pass over the inverse covariances: the precision matrices
- * are by far the largest data (cells x d x d floats), so reading them once per batch
- * rather than once per image is what makes batched scoring fast.
+ * Images are scored in batches: a batch shares one pass over the inverse covariances, which
+ * are by far the largest data (cells x d x d floats).
  */
 import { Aligner, mapToObserved, type AlignmentOutcome } from '../alignment/aligner';
 import type { AlignMode } from '../alignment/reference';
