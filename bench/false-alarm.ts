@@ -18,12 +18,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readCategory } from '../src/eval/dataset';
-import { describeScores, fitModel, suggestThreshold } from '../src/padim/fit';
+import { fitModel } from '../src/padim/fit';
 import { operatingPoint } from '../src/eval/metrics';
 import type { FitOptions } from '../src/options';
 import { Scorer } from '../src/padim/scorer';
 import { writeSyntheticDataset } from '../src/synthetic';
-import { expectedFalseAlarmRate, falseAlarmInterval, thresholdForFalseAlarmRate } from '../src/threshold';
+import {
+  describeScores,
+  expectedFalseAlarmRate,
+  falseAlarmInterval,
+  suggestThreshold,
+  thresholdForFalseAlarmRate,
+} from '../src/threshold';
 
 const BUDGETS = [0.001, 0.005, 0.01, 0.02, 0.05, 0.1];
 

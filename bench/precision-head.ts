@@ -22,7 +22,7 @@ import { GaussianAccumulator } from '../src/padim/gaussian';
 import type { GaussianArrays, PadimModel } from '../src/model/model';
 import { storageBytesPerCell, type PrecisionStorage } from '../src/model/precision-storage';
 import { gaussianSample, seededRng } from '../src/math/random';
-import { cellDistances } from '../src/padim/scorer';
+import { cellDistances } from '../src/padim/distance';
 
 const GRID64_CELLS = 4096;
 

@@ -1,7 +1,8 @@
 /**
  * The public API of the core: everything PaDiM computes, with no Node-RED in it.
  */
-export { fitModel, updateModel, FitCancelledError, describeScores, suggestThreshold } from './padim/fit';
+export { fitModel, updateModel, FitCancelledError } from './padim/fit';
+export { describeScores, suggestThreshold } from './threshold';
 export { Scorer, type ScoreResult, type ScorerOptions } from './padim/scorer';
 export { loadModel, saveModel, readModelHeader, ModelFileError } from './model/model-file';
 export type { PadimModel, ModelHeader, GaussianArrays, ScoreDistribution, Calibration } from './model/model';

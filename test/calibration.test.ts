@@ -9,7 +9,8 @@ import { GaussianAccumulator } from '../src/padim/gaussian';
 import { loadModel, saveModel } from '../src/model/model-file';
 import type { GaussianArrays, PadimModel } from '../src/model/model';
 import { gaussianSample, seededRng } from '../src/math/random';
-import { cellDistances, Scorer } from '../src/padim/scorer';
+import { cellDistances } from '../src/padim/distance';
+import { Scorer } from '../src/padim/scorer';
 import type { RawImage } from '../src/types';
 import { tempDir } from './helpers';
 

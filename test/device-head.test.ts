@@ -7,7 +7,8 @@ import { fitModel } from '../src/padim/fit';
 import { DeviceHead, groupChunks, headChoice, openDeviceHead, type HeadArrangement } from '../src/head';
 import type { GaussianArrays, PadimModel } from '../src/model/model';
 import { seededRng, gaussianSample } from '../src/math/random';
-import { cellDistances, Scorer, type ScoreResult } from '../src/padim/scorer';
+import { cellDistances } from '../src/padim/distance';
+import { Scorer, type ScoreResult } from '../src/padim/scorer';
 import type { RawImage } from '../src/types';
 import { tempDir } from './helpers';
 

@@ -349,6 +349,54 @@ export function storedBackboneSpec(
   return check ? check(backbone.path) : backbone.path;
 }
 
+/** The header fields that name the backbone a model was fitted with (ModelHeader['backbone']). */
+export interface StoredBackbone {
+  id: string;
+  /** where the ONNX file was at the fit (absent for the built-in backbone) */
+  path?: string;
+  /** SHA-256 (hex) of the ONNX bytes */
+  sha256: string;
+  layers: StageNames;
+}
+
+/** How a model's backbone is opened again: the runtime options, and which file. */
+export interface StoredBackboneOptions extends Omit<BackboneOptions, 'layers'> {
+  /** the backbone to open instead of the recorded one (a path, or a name: still the same bytes) */
+  backbonePath?: string;
+  /** checks the recorded path before it is opened (RuntimeOptions.checkStoredPath) */
+  checkStoredPath?: (path: string) => string;
+}
+
+/** The options openBackbone reads, taken from fit's or scoring's larger option objects. */
+export function backboneOptions(opts: BackboneOptions): BackboneOptions {
+  return {
+    layers: opts.layers,
+    provider: opts.provider,
+    strict: opts.strict,
+    threads: opts.threads,
+    log: opts.log,
+    modelsDir: opts.modelsDir,
+  };
+}
+
+/**
+ * Opens the backbone a model was fitted with (update and scoring), with the model's layers, and
+ * refuses another network: bytes whose SHA-256 is not the recorded one give other features.
+ */
+export async function openStoredBackbone(
+  stored: StoredBackbone,
+  opts: StoredBackboneOptions,
+): Promise<Backbone> {
+  const spec = opts.backbonePath ?? storedBackboneSpec(stored, opts.checkStoredPath);
+  const backbone = await openBackbone(spec, backboneOptions({ ...opts, layers: stored.layers }));
+  if (backbone.sha256 === stored.sha256) return backbone;
+  await backbone.dispose();
+  throw new Error(
+    `the backbone ${backbone.id} (sha256 ${backbone.sha256.slice(0, 12)}…) is not the one this model was ` +
+      `fitted with (${stored.id}, sha256 ${stored.sha256.slice(0, 12)}…)`,
+  );
+}
+
 let warnedNoPretrained = false;
 
 /** 'auto': the best installed registry backbone, else the filter bank with one warning per process. */

@@ -1,23 +1,23 @@
 /**
  * Scoring with a fitted model: Mahalanobis distance of every cell's embedding to that
- * cell's Gaussian, then the anomaly map (bilinear upsampling, Gaussian blur) and the image
- * score (the map's maximum).
+ * cell's Gaussian (distance.ts, or the device head in head/), then the anomaly map (bilinear
+ * upsampling, Gaussian blur) and the image score (the map's maximum).
  *
- * A batch of images shares one pass over the inverse covariances: the precision matrices
- * are by far the largest data (cells x d x d floats), so reading them once per batch
- * rather than once per image is what makes batched scoring fast.
+ * Images are scored in batches: a batch shares one pass over the inverse covariances, which
+ * are by far the largest data (cells x d x d floats).
  */
 import { Aligner, mapToObserved, type AlignmentOutcome } from '../alignment/aligner';
 import type { AlignMode } from '../alignment/reference';
 import { makeAnomalyMap } from './anomaly-map';
-import { openBackbone, storedBackboneSpec, type Backbone } from '../backbone/backbone';
+import { openStoredBackbone, type Backbone } from '../backbone/backbone';
 import { BatchedLinalg } from '../linalg/batched-linalg';
+import { cellDistances } from './distance';
 import { Embedder } from './embedding';
 import { batches } from '../math/batches';
 import { embedBatch, extractFeatures } from './extractor';
-import { chunkBatch, openDeviceHead, scatterDistances, type DeviceHead, type HeadChoice } from '../head';
+import { openDeviceHead, type DeviceHead, type HeadChoice } from '../head';
 import { aspectMismatch } from '../input/input-size';
-import { chunkLength, type PadimModel } from '../model/model';
+import type { PadimModel } from '../model/model';
 import type { RuntimeOptions } from '../options';
 import {
   makeRoiRecord,
@@ -94,62 +94,68 @@ export function scoringAligner(model: PadimModel, align: AlignMode | undefined):
   return new Aligner(record, align ?? record.mode);
 }
 
-/** Per-cell distances for a batch of embeddings: one Float32Array [cells] per image. */
-export async function cellDistances(
-  model: PadimModel,
-  linalg: BatchedLinalg,
-  embeddings: Float32Array[],
-  meanF32: Float32Array,
-): Promise<Float32Array[]> {
-  const g = model.gaussian;
-  const d = g.dims;
-  const out = embeddings.map(() => new Float32Array(g.cells));
-  const chunks = g.factor?.chunks.length ?? g.precision.length;
-  for (let k = 0; k < chunks; k++) {
-    const range = { first: k * g.chunkCells, cells: chunkLength(g, k) };
-    // X [n, b, d]: this chunk's cells for every image
-    const x = chunkBatch(embeddings, range, d);
-    const mu = meanF32.subarray(range.first * d, (range.first + range.cells) * d);
-    const f = g.factor;
-    const dist = f
-      ? await linalg.factorDistances(x, mu, {
-          storage: f.storage,
-          values: f.chunks[k],
-          rowScales: f.rowScales?.[k],
-        })
-      : await linalg.mahalanobis(x, mu, g.precision[k]);
-    scatterDistances(out, dist, range);
-  }
-  return out;
-}
-
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** What a scorer is made of (Scorer.open opens them; dispose releases them). */
+interface ScorerParts {
+  model: PadimModel;
+  backbone: Backbone;
+  linalg: BatchedLinalg;
+  embedder: Embedder;
+  /** the Gaussians' means in float32, the copy both heads read (made once per scorer) */
+  meanF32: Float32Array;
+  /** the head holding the model on the execution provider; absent: cellDistances streams */
+  deviceHead?: DeviceHead;
+  /** present when images are aligned to the model's reference before the backbone */
+  aligner?: Aligner;
+  /** regions given at scoring (ScorerOptions.roi), rasterised per input geometry */
+  scoringRegions?: RoiSpec;
+  maxPixels?: number;
+  /** images per batch in scoreMany and scoreEach */
+  batchSize: number;
+  log?: (message: string) => void;
+}
+
+/** Images per batch when ScorerOptions.batchSize is not given. */
+const DEFAULT_SCORE_BATCH = 8;
+
 export class Scorer {
+  readonly model: PadimModel;
+  readonly backbone: Backbone;
+  readonly linalg: BatchedLinalg;
+  readonly embedder: Embedder;
+  /** the head holding the model on the execution provider; absent: cellDistances streams */
+  readonly deviceHead?: DeviceHead;
+  /** the Gaussians' means in float32, the copy both heads read (made once per scorer) */
+  private readonly meanF32: Float32Array;
+  private readonly maxPixels?: number;
+  private readonly batchSize: number;
+  private readonly log?: (message: string) => void;
+  private readonly aligner?: Aligner;
+  /** the model's regions: its Gaussians are for their cells only */
+  private readonly roi?: Roi;
   /** the aspect warning goes to the log once per scorer; every result still carries it */
   private aspectWarned = false;
   /** regions given at scoring (ScorerOptions.roi), and their masks per input geometry */
-  private scoringRegions?: RoiSpec;
+  private readonly scoringRegions?: RoiSpec;
   private readonly scoringRois = new Map<string, Roi>();
 
-  private constructor(
-    readonly model: PadimModel,
-    readonly backbone: Backbone,
-    readonly linalg: BatchedLinalg,
-    readonly embedder: Embedder,
-    /** the Gaussians' means in float32, the copy both heads read (made once per scorer) */
-    private readonly meanF32: Float32Array,
-    private readonly maxPixels?: number,
-    private readonly batchSize = 8,
-    private readonly log?: (message: string) => void,
-    private readonly aligner?: Aligner,
-    /** the head holding the model on the execution provider; absent: cellDistances streams */
-    readonly deviceHead?: DeviceHead,
-    /** the model's regions: its Gaussians are for their cells only */
-    private readonly roi = model.header.roi ? new Roi(model.header.roi) : undefined,
-  ) {}
+  private constructor(parts: ScorerParts) {
+    this.model = parts.model;
+    this.backbone = parts.backbone;
+    this.linalg = parts.linalg;
+    this.embedder = parts.embedder;
+    this.deviceHead = parts.deviceHead;
+    this.meanF32 = parts.meanF32;
+    this.maxPixels = parts.maxPixels;
+    this.batchSize = parts.batchSize;
+    this.log = parts.log;
+    this.aligner = parts.aligner;
+    this.scoringRegions = parts.scoringRegions;
+    this.roi = parts.model.header.roi ? new Roi(parts.model.header.roi) : undefined;
+  }
 
   /** Per-cell distances of a batch of embeddings, by the device head when there is one. */
   distances(embeddings: Float32Array[]): Promise<Float32Array[]> {
@@ -164,22 +170,8 @@ export class Scorer {
     if (opts.roi !== undefined && h.roi)
       throw new Error('this model was fitted with regions of interest; fit it again to change them');
     const regions = typeof opts.roi === 'string' ? await readRoiFile(opts.roi, opts.maxPixels) : opts.roi;
-    const spec = opts.backbonePath ?? storedBackboneSpec(h.backbone, opts.checkStoredPath);
-    const backbone = await openBackbone(spec, {
-      layers: h.backbone.layers,
-      provider: opts.provider,
-      strict: opts.strict,
-      threads: opts.threads,
-      log: opts.log,
-      modelsDir: opts.modelsDir,
-    });
+    const backbone = await openStoredBackbone(h.backbone, opts);
     try {
-      if (backbone.sha256 !== h.backbone.sha256) {
-        throw new Error(
-          `the backbone ${backbone.id} (sha256 ${backbone.sha256.slice(0, 12)}…) is not the one this model was ` +
-            `fitted with (${h.backbone.id}, sha256 ${h.backbone.sha256.slice(0, 12)}…)`,
-        );
-      }
       const linalg = new BatchedLinalg({ threads: opts.threads, provider: backbone.provider });
       const embedder = new Embedder(
         {
@@ -191,26 +183,25 @@ export class Scorer {
       );
       const aligner = scoringAligner(model, opts.align);
       const meanF32 = Float32Array.from(model.gaussian.mean);
-      const head = await openDeviceHead(model.gaussian, meanF32, backbone.provider, {
+      const deviceHead = await openDeviceHead(model.gaussian, meanF32, backbone.provider, {
         head: opts.head,
         strict: opts.strict,
         threads: opts.threads,
         log: opts.log,
       });
-      const scorer = new Scorer(
+      return new Scorer({
         model,
         backbone,
         linalg,
         embedder,
         meanF32,
-        opts.maxPixels,
-        opts.batchSize,
-        opts.log,
+        deviceHead,
         aligner,
-        head,
-      );
-      scorer.scoringRegions = regions;
-      return scorer;
+        scoringRegions: regions,
+        maxPixels: opts.maxPixels,
+        batchSize: opts.batchSize ?? DEFAULT_SCORE_BATCH,
+        log: opts.log,
+      });
     } catch (err) {
       await backbone.dispose();
       throw err;
@@ -281,6 +272,7 @@ export class Scorer {
   async scoreBatch(inputs: ImageInput[]): Promise<ScoreResult[]> {
     if (inputs.length === 0) return [];
     const h = this.model.header;
+    const aligner = this.aligner;
     const extracted = await extractFeatures(
       this.backbone,
       inputs,
@@ -289,7 +281,7 @@ export class Scorer {
         normalisation: h.input.normalisation,
         maxPixels: this.maxPixels,
       },
-      this.aligner ? (p) => (this.aligner as Aligner).align(p) : undefined,
+      aligner && ((p) => aligner.align(p)),
     );
     const gridShape = extracted.features[0][0];
     if (gridShape.height !== h.grid.height || gridShape.width !== h.grid.width) {

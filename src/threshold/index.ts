@@ -1,4 +1,7 @@
-/** Thresholds from a false-alarm budget: the held-out scores' tail and the rate a threshold gives. */
+/**
+ * Thresholds from a false-alarm budget: the held-out scores' tail, the rate a threshold gives, and
+ * the threshold a fit suggests.
+ */
 export {
   describeThreshold,
   thresholdLine,
@@ -10,5 +13,14 @@ export {
   imagesForRate,
   thresholdForFalseAlarmRate,
 } from './false-alarm';
+export {
+  checkFalseAlarmRate,
+  DegenerateTrainingError,
+  describeScores,
+  placeThreshold,
+  refuseDegenerate,
+  suggestThreshold,
+  type PlacedThreshold,
+} from './suggested-threshold';
 export { fitTail, tailExceedances, type TailFit } from './tail';
 export { chiSquareQuantile, normalQuantile, wilsonInterval } from './interval';
