@@ -162,18 +162,20 @@ export = function register(RED: NodeAPI): void {
     };
 
     const folder = (def.folder ?? '').trim();
-    try {
-      if (start === 'watch') {
-        if (!folder) throw new Error(t('errors.noFolder'));
+    if (start === 'watch' && !folder) {
+      node.status({ fill: 'red', shape: 'ring', text: t('status.folderError') });
+      node.error(t('errors.noFolder'));
+    } else if (start === 'watch') {
+      try {
         startWatch(folder);
-      } else if (start === 'deploy' && folder) {
-        deployTimer = setTimeout(() => {
-          deployTimer = undefined;
-          startRun(folder).catch(folderError);
-        }, DEPLOY_DELAY_MS);
+      } catch (err) {
+        folderError(err);
       }
-    } catch (err) {
-      folderError(err);
+    } else if (start === 'deploy' && folder) {
+      deployTimer = setTimeout(() => {
+        deployTimer = undefined;
+        startRun(folder).catch(folderError);
+      }, DEPLOY_DELAY_MS);
     }
 
     /** An image in the message, passed on as a Buffer. */

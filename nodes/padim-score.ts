@@ -9,6 +9,7 @@
 import { BatchScheduler } from '../src/node-support/batch-scheduler';
 import { QUEUE_POLICIES, type QueuePolicy } from '../src/node-support/bounded-queue';
 import { imageFromPayload, type ImagePayload } from '../src/node-support/image-input';
+import { putScoreResult } from '../src/node-support/score-message';
 import type { ModelInfo } from '../src/model/model-info';
 import type { ModelLease, ScoringSession } from '../src/node-support/model-registry';
 import type { Calibration } from '../src/model/model';
@@ -37,42 +38,6 @@ interface Job {
 /** How long close waits for the batch being scored before letting Node-RED go on. */
 const CLOSE_WAIT_MS = 10_000;
 
-/** The result of one image, on the message: what padim-threshold and padim-heatmap read. */
-function resultMessage(job: Job, r: ScoreResult, info: ModelInfo, calibration?: Calibration): NodeMessage {
-  const msg = job.msg;
-  // the image stays with the message (a reference, not a copy) for padim-heatmap
-  msg.image = job.image.input;
-  if (msg.filename === undefined && job.image.filename) msg.filename = job.image.filename;
-  msg.payload = {
-    score: r.score,
-    normalizedScore: r.normalizedScore,
-    threshold: r.threshold,
-    // a model fitted with regions: each region's score, for padim-threshold's per-region limits
-    ...(r.regions ? { regions: r.regions } : {}),
-  };
-  msg.anomalyMap = {
-    data: r.map.data,
-    width: r.map.width,
-    height: r.map.height,
-    geometry: r.geometry,
-    // which region each map pixel is in (0 outside, k + 1: payload.regions[k]), for
-    // padim-heatmap's outline and padim-threshold's defect area per region
-    ...(r.regionLabels ? { regionLabels: r.regionLabels } : {}),
-  };
-  msg.padim = {
-    modelId: info.id,
-    modelPath: info.path,
-    timings: r.timings,
-    queueMs: Math.max(0, Date.now() - job.arrived - r.timings.totalMs),
-    ...(r.warnings ? { warnings: r.warnings } : {}),
-    // the model's held-out scores (a reference), for padim-threshold's false-alarm rate
-    ...(calibration ? { calibration } : {}),
-    // a model fitted with --align: the estimated motion and its confidence (alignment/aligner.ts)
-    ...(r.alignment ? { alignment: r.alignment } : {}),
-  };
-  return msg;
-}
-
 export = function register(RED: NodeAPI): void {
   const t = translator(RED, 'padim-score');
   /** an error from the core or the settings: its own words, inside this node's */
@@ -83,22 +48,27 @@ export = function register(RED: NodeAPI): void {
     // the usual Node-RED idiom: the handlers below are closures over the node
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const node = this;
+    const policy = def.policy || 'drop-oldest';
     let config: ModelConfig;
-    let scheduler: BatchScheduler<Job>;
+    let scheduler: BatchScheduler<Job> | undefined;
     try {
-      const policy = def.policy || 'drop-oldest';
       config = getModelConfig(RED, def.model);
-      if (!QUEUE_POLICIES.includes(policy)) throw new Error(t('errors.policy', { policy }));
-      scheduler = new BatchScheduler<Job>({
-        capacity: numberSetting(def.queueSize, 16),
-        policy,
-        batchSize: Math.max(1, Math.floor(numberSetting(def.batchSize, 4))),
-        run: (jobs) => scoreJobs(jobs),
-        afterBatch: () => showStatus(),
-        onError: (err) => node.warn(t('errors.internal', { message: asError(err).message })),
-      });
+      if (QUEUE_POLICIES.includes(policy)) {
+        scheduler = new BatchScheduler<Job>({
+          capacity: numberSetting(def.queueSize, 16),
+          policy,
+          batchSize: Math.max(1, Math.floor(numberSetting(def.batchSize, 4))),
+          run: (jobs) => scoreJobs(jobs),
+          afterBatch: () => showStatus(),
+          onError: (err) => node.warn(t('errors.internal', { message: asError(err).message })),
+        });
+      }
     } catch (err) {
       refuseInputs(node, wrapped('errors.settings', err), t('status.notConfigured'));
+      return;
+    }
+    if (!scheduler) {
+      refuseInputs(node, new Error(t('errors.policy', { policy })), t('status.notConfigured'));
       return;
     }
     const checkImagePath = pathChecker(RED, 'image file');
@@ -166,7 +136,7 @@ export = function register(RED: NodeAPI): void {
         aspectWarned.add(info.id);
         node.warn(t('warnings.input', { message: r.warnings.join('; ') }));
       }
-      job.send(resultMessage(job, r, info, calibration));
+      job.send(putScoreResult(job.msg, job, r, { info, calibration }));
       job.done();
       scored++;
       lastText = t('status.scored', { score: formatScore(r.score), time: formatDuration(r.timings.totalMs) });
