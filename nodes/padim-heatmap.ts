@@ -105,7 +105,9 @@ export = function register(RED: NodeAPI): void {
     };
     const throttle = new PreviewThrottle<RgbImage>({
       intervalMs: PREVIEW_INTERVAL_MS,
-      publish: (rgb) => void (preview && publishPreview(rgb)),
+      publish: (rgb) => {
+        if (preview) void publishPreview(rgb);
+      },
     });
 
     const previewSwitch = (on: boolean) => {
