@@ -3,16 +3,24 @@
  * outline of the region above the threshold, optional score label), as PNG or JPEG bytes.
  *
  * Live preview: a small JPEG of the latest heatmap is published to the editor on the comms
- * topic `padim-heatmap/<node id>` (at most a few times a second); the editor's .html draws it
- * under the node. The node's button turns the preview on and off through an admin endpoint.
+ * topic `padim-heatmap/<node id>` (at most a few times a second, the latest wins: see
+ * src/node-support/preview-throttle.ts); the editor's .html draws it under the node. The node's
+ * button turns the preview on and off through an admin endpoint.
  */
-import sharp from 'sharp';
-import { mapToOriginal } from '../src/padim/anomaly-map';
 import { encodeRgb, loadRgb, overlay, type HeatmapOptions, type RgbImage } from '../src/render/heatmap';
-import { asRawImage } from '../src/node-support/image-input';
+import { jpegDataUrl, previewJpeg } from '../src/render/preview';
+import {
+  labelOf,
+  mapOnImage,
+  pictureOf,
+  readMap,
+  thresholdOf,
+  type Verdict,
+} from '../src/node-support/heatmap-message';
 import { drawLabel } from '../src/node-support/label-font';
 import { joinUnnormalised } from '../src/node-support/path-policy';
-import type { InputGeometry, RawImage, ScoreMap } from '../src/types';
+import { PreviewThrottle } from '../src/node-support/preview-throttle';
+import { translator } from './lib/i18n';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from './lib/red';
 import { maxPixelsSetting } from './lib/max-pixels';
 import { pathChecker } from './lib/paths';
@@ -37,68 +45,8 @@ const previewSwitches = new Map<string, (on: boolean) => void>();
 /** The admin endpoint is added once per Node-RED admin app. */
 const appsWithEndpoint = new WeakSet<object>();
 
-/** The anomaly map from msg.anomalyMap (padim-score's), checked. */
-function readMap(v: unknown): { map: ScoreMap; geometry?: InputGeometry; region?: ScoreMap } {
-  const m = v as
-    | { data?: unknown; width?: unknown; height?: unknown; geometry?: InputGeometry; regionLabels?: unknown }
-    | undefined;
-  if (!m || typeof m !== 'object')
-    throw new Error('msg.anomalyMap is missing: connect this node after padim-score');
-  const { width, height } = m;
-  if (typeof width !== 'number' || typeof height !== 'number')
-    throw new Error('msg.anomalyMap needs width and height');
-  const data =
-    m.data instanceof Float32Array ? m.data : Array.isArray(m.data) ? Float32Array.from(m.data) : undefined;
-  if (!data || data.length !== width * height) {
-    throw new Error(`msg.anomalyMap.data must hold width x height (${width * height}) numbers`);
-  }
-  // the regions of interest (padim-score's, for a model fitted with them): same pixels as the map
-  const labels = m.regionLabels;
-  const region =
-    labels instanceof Uint8Array && labels.length === data.length
-      ? Float32Array.from(labels, (v) => (v > 0 ? 1 : 0))
-      : undefined;
-  return {
-    map: { data, width, height },
-    geometry: m.geometry,
-    ...(region ? { region: { data: region, width, height } } : {}),
-  };
-}
-
-/**
- * The image the map belongs to: msg.image (set by padim-score: bytes, a path or raw pixels),
- * msg.filename, or a Buffer payload.
- */
-function imageOf(msg: NodeMessage): Buffer | string | RawImage {
-  if (Buffer.isBuffer(msg.image) || (typeof msg.image === 'string' && msg.image)) return msg.image;
-  const raw = asRawImage(msg.image);
-  if (raw) return raw;
-  if (typeof msg.filename === 'string' && msg.filename) return msg.filename;
-  if (Buffer.isBuffer(msg.payload)) return msg.payload;
-  throw new Error(
-    'no image to draw on: expected msg.image (from padim-score), msg.filename or a Buffer payload',
-  );
-}
-
-/** The map on the picture's pixel grid: back through the crop/resize geometry when known. */
-function mapOnImage(map: ScoreMap, geometry: InputGeometry | undefined, image: RgbImage): ScoreMap {
-  if (map.width === image.width && map.height === image.height && !geometry) return map;
-  const g: InputGeometry =
-    geometry && geometry.originalWidth === image.width && geometry.originalHeight === image.height
-      ? geometry
-      : {
-          originalWidth: image.width,
-          originalHeight: image.height,
-          left: 0,
-          top: 0,
-          scaleX: image.width / map.width,
-          scaleY: image.height / map.height,
-        };
-  return mapToOriginal(map, g);
-}
-
 export = function register(RED: NodeAPI): void {
-  const t = (key: string) => RED._(`padim-heatmap.${key}`);
+  const t = translator(RED, 'padim-heatmap');
 
   // POST /padim-heatmap/<id>/preview/enable|disable, called by the node's button in the editor
   const admin = RED.httpAdmin;
@@ -136,49 +84,31 @@ export = function register(RED: NodeAPI): void {
     try {
       maxPixels = maxPixelsSetting(RED);
     } catch (err) {
-      refuseInputs(node, err, t('status.notConfigured'));
+      refuseInputs(
+        node,
+        new Error(t('errors.settings', { message: asError(err).message })),
+        t('status.notConfigured'),
+      );
       return;
     }
     let closed = false;
     let rendered = 0;
-
-    // Preview throttle: publish now if the last one is old enough, else once the interval is over.
-    let lastPreview = 0;
-    let pending: RgbImage | undefined;
-    let previewTimer: NodeJS.Timeout | undefined;
     const topic = `padim-heatmap/${node.id}`;
 
     const publishPreview = async (rgb: RgbImage) => {
-      lastPreview = Date.now();
       try {
-        const jpeg = await sharp(Buffer.from(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength), {
-          raw: { width: rgb.width, height: rgb.height, channels: 3 },
-        })
-          .resize({ width: Math.min(previewWidth, rgb.width) })
-          .jpeg({ quality: 70 })
-          .toBuffer();
-        if (!closed && preview) RED.comms.publish(topic, `data:image/jpeg;base64,${jpeg.toString('base64')}`);
+        const jpeg = await previewJpeg(rgb, previewWidth);
+        if (!closed && preview) RED.comms.publish(topic, jpegDataUrl(jpeg));
       } catch (err) {
-        node.warn(asError(err).message);
+        node.warn(t('errors.preview', { message: asError(err).message }));
       }
     };
-    const queuePreview = (rgb: RgbImage) => {
-      const wait = PREVIEW_INTERVAL_MS - (Date.now() - lastPreview);
-      if (wait <= 0 && !previewTimer) {
-        void publishPreview(rgb);
-        return;
-      }
-      pending = rgb;
-      previewTimer ??= setTimeout(
-        () => {
-          previewTimer = undefined;
-          const latest = pending;
-          pending = undefined;
-          if (latest && !closed && preview) void publishPreview(latest);
-        },
-        Math.max(0, wait),
-      );
-    };
+    const throttle = new PreviewThrottle<RgbImage>({
+      intervalMs: PREVIEW_INTERVAL_MS,
+      publish: (rgb) => {
+        if (preview) void publishPreview(rgb);
+      },
+    });
 
     const previewSwitch = (on: boolean) => {
       preview = on;
@@ -187,47 +117,46 @@ export = function register(RED: NodeAPI): void {
     };
     previewSwitches.set(node.id, previewSwitch);
 
+    /** The heatmap of one message, as a picture. */
+    const draw = async (msg: NodeMessage): Promise<RgbImage> => {
+      const { map, geometry, region } = readMap(msg.anomalyMap);
+      const given = pictureOf(msg);
+      // the path the allow-list checked (links resolved) is the one read
+      const source =
+        typeof given === 'string' ? checkImagePath(joinUnnormalised(process.cwd(), given)) : given;
+      const image = await loadRgb(source, maxPixels);
+      const verdict: Verdict = {
+        result: msg.payload as Verdict['result'],
+        decision: msg.decision as Verdict['decision'],
+      };
+      const rgb = overlay(image, mapOnImage(map, geometry, image), {
+        ...options,
+        threshold: thresholdOf(verdict),
+        ...(region ? { region: mapOnImage(region, geometry, image) } : {}),
+      });
+      const label = withLabel ? labelOf(verdict, formatScore) : undefined;
+      if (label) drawLabel(rgb, label);
+      return rgb;
+    };
+
     node.on('input', async (msg, send, done) => {
       try {
-        const { map, geometry, region } = readMap(msg.anomalyMap);
-        const given = imageOf(msg);
-        // the path the allow-list checked (links resolved) is the one read
-        const source =
-          typeof given === 'string' ? checkImagePath(joinUnnormalised(process.cwd(), given)) : given;
-        const image = await loadRgb(source, maxPixels);
-        const result = (msg.payload ?? {}) as { score?: number; threshold?: number };
-        const decision = msg.decision as { ok?: boolean; scoreThreshold?: number } | undefined;
-        const threshold =
-          typeof decision?.scoreThreshold === 'number'
-            ? decision.scoreThreshold
-            : typeof result.threshold === 'number'
-              ? result.threshold
-              : undefined;
-        const rgb = overlay(image, mapOnImage(map, geometry, image), {
-          ...options,
-          threshold,
-          ...(region ? { region: mapOnImage(region, geometry, image) } : {}),
-        });
-        if (withLabel && typeof result.score === 'number') {
-          const verdict = decision?.ok === undefined ? '' : decision.ok ? 'OK ' : 'NG ';
-          drawLabel(rgb, `${verdict}${formatScore(result.score)}`);
-        }
+        const rgb = await draw(msg);
         RED.util.setMessageProperty(msg, property, await encodeRgb(rgb, format), true);
         send(msg);
         done();
         rendered++;
-        node.status({ fill: 'green', shape: 'dot', text: `${t('status.rendered')} ${rendered}` });
-        if (preview) queuePreview(rgb);
+        node.status({ fill: 'green', shape: 'dot', text: t('status.rendered', { count: rendered }) });
+        if (preview) throttle.offer(rgb);
       } catch (err) {
         node.status({ fill: 'red', shape: 'ring', text: t('status.error') });
-        done(asError(err));
+        done(new Error(t('errors.render', { message: asError(err).message })));
       }
     });
 
     node.on('close', (removed, done) => {
       closed = true;
-      if (previewTimer) clearTimeout(previewTimer);
-      pending = undefined;
+      throttle.close();
       if (previewSwitches.get(node.id) === previewSwitch) previewSwitches.delete(node.id);
       if (removed) RED.comms.publish(topic, '');
       node.status({});

@@ -1,17 +1,20 @@
 /**
  * padim-score: scores every image with the model of its padim-model configuration.
  *
- * Images wait in a bounded queue (see src/node-support/bounded-queue.ts) and are scored in
- * small batches: a batch shares one pass over the model's inverse covariances, so under load
- * throughput goes up instead of the queue growing. The model is a lease on the shared
+ * Images wait in a bounded queue and are scored in small batches (src/node-support/
+ * batch-scheduler.ts): a batch shares one pass over the model's inverse covariances, so under
+ * load throughput goes up instead of the queue growing. The model is a lease on the shared
  * session, so a fit elsewhere in the flows swaps it in without a redeploy.
  */
-import { BoundedQueue, QUEUE_POLICIES, type QueuePolicy } from '../src/node-support/bounded-queue';
+import { BatchScheduler } from '../src/node-support/batch-scheduler';
+import { QUEUE_POLICIES, type QueuePolicy } from '../src/node-support/bounded-queue';
 import { imageFromPayload, type ImagePayload } from '../src/node-support/image-input';
+import { putScoreResult } from '../src/node-support/score-message';
 import type { ModelInfo } from '../src/model/model-info';
 import type { ModelLease, ScoringSession } from '../src/node-support/model-registry';
 import type { Calibration } from '../src/model/model';
 import type { ScoreResult } from '../src/padim/scorer';
+import { translator } from './lib/i18n';
 import { getModelConfig, type ModelConfig } from './lib/model-config';
 import type { DoneFunction, Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from './lib/red';
 import { pathChecker } from './lib/paths';
@@ -36,29 +39,41 @@ interface Job {
 const CLOSE_WAIT_MS = 10_000;
 
 export = function register(RED: NodeAPI): void {
-  const t = (key: string) => RED._(`padim-score.${key}`);
+  const t = translator(RED, 'padim-score');
+  /** an error from the core or the settings: its own words, inside this node's */
+  const wrapped = (key: string, err: unknown) => new Error(t(key, { message: asError(err).message }));
 
   function PadimScoreNode(this: Node, def: ScoreDef) {
     RED.nodes.createNode(this, def);
     // the usual Node-RED idiom: the handlers below are closures over the node
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const node = this;
+    const policy = def.policy || 'drop-oldest';
     let config: ModelConfig;
-    let queue: BoundedQueue<Job>;
+    let scheduler: BatchScheduler<Job> | undefined;
     try {
       config = getModelConfig(RED, def.model);
-      const policy = def.policy || 'drop-oldest';
-      if (!QUEUE_POLICIES.includes(policy)) throw new Error(`${t('errors.policy')}: ${policy}`);
-      queue = new BoundedQueue<Job>(numberSetting(def.queueSize, 16), policy);
+      if (QUEUE_POLICIES.includes(policy)) {
+        scheduler = new BatchScheduler<Job>({
+          capacity: numberSetting(def.queueSize, 16),
+          policy,
+          batchSize: Math.max(1, Math.floor(numberSetting(def.batchSize, 4))),
+          run: (jobs) => scoreJobs(jobs),
+          afterBatch: () => showStatus(),
+          onError: (err) => node.warn(t('errors.internal', { message: asError(err).message })),
+        });
+      }
     } catch (err) {
-      refuseInputs(node, err, t('status.notConfigured'));
+      refuseInputs(node, wrapped('errors.settings', err), t('status.notConfigured'));
       return;
     }
-    const batchSize = Math.max(1, Math.floor(numberSetting(def.batchSize, 4)));
+    if (!scheduler) {
+      refuseInputs(node, new Error(t('errors.policy', { policy })), t('status.notConfigured'));
+      return;
+    }
     const checkImagePath = pathChecker(RED, 'image file');
     const lease: ModelLease<ScoringSession> = config.acquire();
     let closing = false;
-    let running: Promise<void> | undefined;
     let lastText = '';
     let lastFill: 'green' | 'yellow' = 'green';
     /** images scored and images that failed, since deploy */
@@ -66,32 +81,32 @@ export = function register(RED: NodeAPI): void {
     let failed = 0;
 
     /** What msg.topic "metrics" answers: counts since deploy, for a dashboard or an alarm. */
-    const metrics = () => ({
-      scored,
-      failed,
-      dropped: queue.dropped,
-      rejected: queue.rejected,
-      queued: queue.length,
-      capacity: queue.capacity,
-      policy: queue.policy,
-    });
+    const metrics = () => {
+      const q = scheduler.state;
+      return {
+        scored,
+        failed,
+        dropped: q.dropped,
+        rejected: q.rejected,
+        queued: q.queued,
+        capacity: q.capacity,
+        policy: q.policy,
+      };
+    };
 
     /** The last score and time, the queue depth and drops: what an operator checks at a glance. */
     const showStatus = () => {
+      const q = scheduler.state;
       const parts = [lastText || t('status.ready')];
-      if (queue.length > 0) parts.push(`${t('status.queue')} ${queue.length}/${queue.capacity}`);
-      const lost = queue.dropped + queue.rejected;
+      if (q.queued > 0) parts.push(t('status.queue', { queued: q.queued, capacity: q.capacity }));
+      const lost = q.dropped + q.rejected;
       if (lost > 0)
-        parts.push(`${t(queue.policy === 'reject' ? 'status.rejected' : 'status.dropped')} ${lost}`);
-      node.status({
-        fill: lost > 0 && queue.full ? 'yellow' : lastFill,
-        shape: 'dot',
-        text: parts.join(' · '),
-      });
+        parts.push(t(q.policy === 'reject' ? 'status.rejected' : 'status.dropped', { count: lost }));
+      node.status({ fill: lost > 0 && q.full ? 'yellow' : lastFill, shape: 'dot', text: parts.join(' · ') });
     };
 
     const onModel = (info: ModelInfo) => {
-      lastText = `${t('status.modelUpdated')} ${info.id}`;
+      lastText = t('status.modelUpdated', { id: info.id });
       lastFill = 'green';
       showStatus();
     };
@@ -102,17 +117,14 @@ export = function register(RED: NodeAPI): void {
     lease.preload().then(
       (info) => {
         if (closing || lastText) return;
-        node.status({ fill: 'green', shape: 'ring', text: `${t('status.ready')} ${info.id}` });
+        node.status({ fill: 'green', shape: 'ring', text: t('status.readyModel', { id: info.id }) });
       },
       (err) => {
         if (closing || lastText) return;
         const noFile = (err as { code?: string }).code === 'ENOENT';
-        node.status({
-          fill: noFile ? 'yellow' : 'red',
-          shape: 'ring',
-          text: t(noFile ? 'status.noModel' : 'status.loadFailed'),
-        });
-        if (!noFile) node.warn(asError(err).message);
+        const text = t(noFile ? 'status.noModel' : 'status.loadFailed');
+        node.status({ fill: noFile ? 'yellow' : 'red', shape: 'ring', text });
+        if (!noFile) node.warn(t('errors.load', { message: asError(err).message }));
       },
     );
 
@@ -120,45 +132,14 @@ export = function register(RED: NodeAPI): void {
     const aspectWarned = new Set<string>();
 
     const finish = (job: Job, r: ScoreResult, info: ModelInfo, calibration?: Calibration) => {
-      const msg = job.msg;
       if (r.warnings && !aspectWarned.has(info.id)) {
         aspectWarned.add(info.id);
-        node.warn(r.warnings.join('; '));
+        node.warn(t('warnings.input', { message: r.warnings.join('; ') }));
       }
-      // the image stays with the message (a reference, not a copy) for padim-heatmap
-      msg.image = job.image.input;
-      if (msg.filename === undefined && job.image.filename) msg.filename = job.image.filename;
-      msg.payload = {
-        score: r.score,
-        normalizedScore: r.normalizedScore,
-        threshold: r.threshold,
-        // a model fitted with regions: each region's score, for padim-threshold's per-region limits
-        ...(r.regions ? { regions: r.regions } : {}),
-      };
-      msg.anomalyMap = {
-        data: r.map.data,
-        width: r.map.width,
-        height: r.map.height,
-        geometry: r.geometry,
-        // which region each map pixel is in (0 outside, k + 1: payload.regions[k]), for
-        // padim-heatmap's outline and padim-threshold's defect area per region
-        ...(r.regionLabels ? { regionLabels: r.regionLabels } : {}),
-      };
-      msg.padim = {
-        modelId: info.id,
-        modelPath: info.path,
-        timings: r.timings,
-        queueMs: Math.max(0, Date.now() - job.arrived - r.timings.totalMs),
-        ...(r.warnings ? { warnings: r.warnings } : {}),
-        // the model's held-out scores (a reference), for padim-threshold's false-alarm rate
-        ...(calibration ? { calibration } : {}),
-        // a model fitted with --align: the estimated motion and its confidence (alignment/aligner.ts)
-        ...(r.alignment ? { alignment: r.alignment } : {}),
-      };
-      job.send(msg);
+      job.send(putScoreResult(job.msg, job, r, { info, calibration }));
       job.done();
       scored++;
-      lastText = `${formatScore(r.score)} · ${formatDuration(r.timings.totalMs)}`;
+      lastText = t('status.scored', { score: formatScore(r.score), time: formatDuration(r.timings.totalMs) });
       lastFill = r.normalizedScore < 1 ? 'green' : 'yellow';
     };
 
@@ -184,28 +165,16 @@ export = function register(RED: NodeAPI): void {
       }
     };
 
-    /** The error with the image's file name in front, when there is one and it is not there yet. */
+    /** The error in this node's words, with the image's file name when there is one and it is not there yet. */
     const namingFile = (err: Error, job: Job): Error => {
-      const name = typeof job.msg.filename === 'string' ? job.msg.filename : job.image.filename;
-      if (!name || err.message.includes(name)) return err;
-      err.message = `${name}: ${err.message}`;
+      const file = typeof job.msg.filename === 'string' ? job.msg.filename : job.image.filename;
+      const { message } = err;
+      // the same Error object (its stack and code stay), in this node's words
+      err.message =
+        file && !message.includes(file)
+          ? t('errors.imageFile', { file, message })
+          : t('errors.image', { message });
       return err;
-    };
-
-    const drain = async () => {
-      while (queue.length > 0 && !closing) {
-        await scoreJobs(queue.take(batchSize));
-        showStatus();
-      }
-    };
-
-    const pump = () => {
-      if (running || closing) return;
-      running = drain().finally(() => {
-        running = undefined;
-        // an image may have arrived between the loop's last check and now
-        if (queue.length > 0) pump();
-      });
     };
 
     /**
@@ -219,16 +188,30 @@ export = function register(RED: NodeAPI): void {
       lease.reload().then(
         (info) => {
           if (typeof expected === 'string' && expected !== info.id) {
-            done(new Error(`${t('errors.modelVersion')}: ${expected} (${info.path}: ${info.id})`));
+            done(new Error(t('errors.modelVersion', { expected, path: info.path, id: info.id })));
           } else done();
         },
         (err) => {
           lastText = t('status.reloadFailed');
           lastFill = 'yellow';
           showStatus();
-          done(new Error(`${t('status.reloadFailed')}: ${asError(err).message}`));
+          done(wrapped('errors.reloadFailed', err));
         },
       );
+    };
+
+    /** Queues an image; a full queue answers the image it gives up. */
+    const enqueue = (msg: NodeMessage, send: SendFunction, done: DoneFunction, image: ImagePayload) => {
+      const pushed = scheduler.push({ msg, send, done, image, arrived: Date.now() });
+      if (!pushed.queued) {
+        // drop-newest gives up silently (counted in the status); reject tells Catch nodes
+        const q = scheduler.state;
+        if (q.policy === 'reject') done(new Error(t('errors.queueFull', { capacity: q.capacity })));
+        else done();
+      } else if (pushed.evicted) {
+        pushed.evicted.done();
+      }
+      showStatus();
     };
 
     node.on('input', (msg, send, done) => {
@@ -246,35 +229,21 @@ export = function register(RED: NodeAPI): void {
         image = imageFromPayload(msg.payload, checkImagePath);
       } catch (err) {
         failed++;
-        done(asError(err));
+        done(wrapped('errors.input', err));
         return;
       }
-      const pushed = queue.push({ msg, send, done, image, arrived: Date.now() });
-      if (!pushed.queued) {
-        // drop-newest gives up silently (counted in the status); reject tells Catch nodes
-        if (queue.policy === 'reject') done(new Error(`${t('errors.queueFull')} (${queue.capacity})`));
-        else done();
-      } else if (pushed.evicted) {
-        pushed.evicted.done();
-      }
-      showStatus();
-      pump();
+      enqueue(msg, send, done, image);
     });
 
     node.on('close', (_removed, done) => {
       closing = true;
       config.events.off('model', onModel);
-      // waiting images are given up: they belong to the flows being replaced
-      for (const job of queue.clear()) job.done();
-      // the batch being scored finishes first (bounded, so a stuck backend cannot block a deploy)
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
-      Promise.race([running ?? Promise.resolve(), timeout])
-        .then(() => {
-          clearTimeout(timer);
-          return lease.release();
-        })
-        .catch((err) => node.warn(asError(err).message))
+      // waiting images are given up: they belong to the flows being replaced; the batch being
+      // scored finishes first (bounded, so a stuck backend cannot block a deploy)
+      scheduler
+        .close(CLOSE_WAIT_MS, (job) => job.done())
+        .then(() => lease.release())
+        .catch((err) => node.warn(t('errors.release', { message: asError(err).message })))
         .finally(() => {
           node.status({});
           done();

@@ -25,10 +25,12 @@ import thresholdNode from '../../nodes/padim-threshold';
 import heatmapNode from '../../nodes/padim-heatmap';
 import archiveNode from '../../nodes/padim-archive';
 import reviewNode from '../../nodes/padim-review';
+import { withKeyedMessages } from './keyed-messages';
 
 helper.init(require.resolve('node-red'));
 
 export { helper };
+/** The package's nodes, showing their messages as keys with values (keyed-messages.ts). */
 export const ALL_NODES = [
   modelNode,
   sourceNode,
@@ -38,7 +40,7 @@ export const ALL_NODES = [
   heatmapNode,
   archiveNode,
   reviewNode,
-];
+].map(withKeyedMessages);
 
 /** Small model settings for tests: 64x64 input, 16 channels per cell, one thread. */
 export const SMALL_MODEL = { size: '64x64', dims: '16', threads: '1', backbone: 'builtin:filterbank' };
