@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { ALIGN_MODES } from '../alignment/reference';
 import { writeFileAtomic } from '../files/atomic-write';
 import { formatBench, runBench } from '../bench/pipeline-bench';
+import { BUILTIN_FILTERBANK } from '../backbone/presets';
 import { readCategory } from '../eval/dataset';
 import { evaluate, type EvaluationReport, type RatePoint } from '../eval/evaluate';
 import { fitModel, updateModel } from '../padim/fit';
@@ -22,7 +23,7 @@ import { parseSize } from '../image/preprocess';
 import { PRECISION_STORAGES } from '../model/precision-storage';
 import { Scorer, type ScoreResult } from '../padim/scorer';
 import { describeThreshold, formatRate, thresholdLine } from '../threshold';
-import type { ProviderName } from '../types';
+import { PROVIDERS } from '../types';
 import {
   choiceOption,
   intOption,
@@ -39,8 +40,6 @@ import { runDemo } from './demo';
 import { cmdModels, MODELS_HELP } from './models';
 import { createProgress, type ProgressReporter } from './progress';
 
-const PROVIDERS: readonly ProviderName[] = ['cpu', 'webgpu', 'cuda', 'tensorrt'];
-
 const RUNTIME_OPTIONS: Options = {
   provider: { type: 'string' },
   strict: { type: 'boolean' },
@@ -52,7 +51,7 @@ const RUNTIME_OPTIONS: Options = {
 };
 
 const RUNTIME_HELP = `
-  --provider cpu|webgpu|cuda|tensorrt  execution provider (default cpu); falls back to cpu
+  ${`--provider ${PROVIDERS.join('|')}`.padEnd(35)}  execution provider (default cpu); falls back to cpu
                                        with a warning when it cannot start
   --strict                             fail instead of falling back
   --threads N                          onnxruntime threads (default: all cores)
@@ -104,7 +103,7 @@ Run 'padim <command> --help' for the command's options.`,
   --train PATH        folder of good images (repeatable), or image files
   --out FILE          model file to write (atomically)
   --backbone SPEC     auto (default: the best backbone installed by 'padim models pull', else
-                      builtin:filterbank with a warning), builtin:filterbank, a registry name
+                      ${BUILTIN_FILTERBANK} with a warning), ${BUILTIN_FILTERBANK}, a registry name
                       ('padim models list'), a preset (resnet50v2, mobilenetv2, mobilenetv2-int8,
                       squeezenet) or an .onnx file
   --layers a,b,c      tensor names of stages 1..3 (default: the preset's)
@@ -191,7 +190,7 @@ Run 'padim <command> --help' for the command's options.`,
   images and prints image and pixel AUROC. Needs no downloads.
   --dir DIR           where to put the data, model and heatmaps (default ./padim-demo)
   --texture KIND      texture of the synthetic part (default woven)
-  --backbone SPEC     backbone (default builtin:filterbank)${RUNTIME_HELP}`,
+  --backbone SPEC     backbone (default ${BUILTIN_FILTERBANK})${RUNTIME_HELP}`,
 };
 
 interface Io {

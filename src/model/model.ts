@@ -170,11 +170,6 @@ export function gaussianCells(h: Pick<ModelHeader, 'grid' | 'roi'>): number {
   return h.roi ? h.roi.cells.length : h.grid.height * h.grid.width;
 }
 
-/** Number of entries in a packed upper triangle of a d x d matrix. */
-export function packedSize(d: number): number {
-  return (d * (d + 1)) / 2;
-}
-
 /** Cells held by chunk k. */
 export function chunkLength(g: Pick<GaussianArrays, 'cells' | 'chunkCells'>, k: number): number {
   return Math.min(g.chunkCells, g.cells - k * g.chunkCells);

@@ -4,10 +4,11 @@
  */
 import * as path from 'node:path';
 import { ALIGN_MODES, type AlignMode } from '../alignment/reference';
-import { PROVIDERS } from '../backbone/backbone';
+import { parseLayers } from '../backbone/layers';
+import { AUTO_BACKBONE } from '../backbone/presets';
 import type { FitOptions } from '../options';
 import { parseSizeChoice } from '../input/input-size';
-import type { ProviderName } from '../types';
+import { PROVIDERS, type ProviderName } from '../types';
 import type { ScoringOptions } from './model-registry';
 
 /** The fields as the editor stores them (strings, or numbers for old flows). */
@@ -59,19 +60,9 @@ export function parseModelSettings(
 ): ModelSettings {
   const file = (fields.path ?? '').trim();
   if (!file) throw new Error('the model file path is empty: give a file such as models/line1.padim');
-  const backbone = (fields.backbone ?? '').trim() || 'auto';
-  let layers: [string, string, string] | undefined;
+  const backbone = (fields.backbone ?? '').trim() || AUTO_BACKBONE;
   const layerText = (fields.layers ?? '').trim();
-  if (layerText) {
-    const names = layerText
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    if (names.length !== 3) {
-      throw new Error(`layers must be three tensor names separated by commas, got '${layerText}'`);
-    }
-    layers = names as [string, string, string];
-  }
+  const layers = layerText ? parseLayers(layerText) : undefined;
   const provider = ((fields.provider ?? '').trim() || 'cpu') as ProviderName;
   if (!PROVIDERS.includes(provider)) {
     throw new Error(`execution provider must be one of ${PROVIDERS.join(', ')}, got '${fields.provider}'`);
