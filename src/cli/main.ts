@@ -17,10 +17,11 @@ import { resolveImageArgs } from '../image/image-files';
 import { loadModel, readModelHeader } from '../model/model-file';
 import { DEFAULT_KEEP_VERSIONS, saveModelVersion } from '../model/history';
 import type { ModelHeader } from '../model/model';
-import type { FitOptions, Progress } from '../options';
-import { describeSize, parseSizeChoice } from '../input/input-size';
-import { parseSize } from '../image/preprocess';
+import { DEFAULTS, type FitOptions, type Progress } from '../options';
+import { DEFAULT_AUTO_SHORT, DEFAULT_MAX_CELLS, describeSize, parseSizeChoice } from '../input/input-size';
+import { DEFAULT_MAX_PIXELS, parseSize } from '../image/preprocess';
 import { PRECISION_STORAGES } from '../model/precision-storage';
+import { AUTO_FLOAT64_MAX_DIMS } from '../padim/gaussian';
 import { Scorer, type ScoreResult } from '../padim/scorer';
 import { describeThreshold, formatRate, thresholdLine } from '../threshold';
 import { PROVIDERS } from '../types';
@@ -57,7 +58,7 @@ const RUNTIME_HELP = `
   --threads N                          onnxruntime threads (default: all cores)
   --models-dir DIR                     where preset backbones are found (default ~/.padim/models,
                                        or $PADIM_MODELS_DIR)
-  --max-pixels N                       refuse larger images before decoding (default 100000000)
+  --max-pixels N                       refuse larger images before decoding (default ${DEFAULT_MAX_PIXELS})
   -q, --quiet                          no progress output`;
 
 const ALIGN_HELP = `
@@ -107,20 +108,20 @@ Run 'padim <command> --help' for the command's options.`,
                       ('padim models list'), a preset (resnet50v2, mobilenetv2, mobilenetv2-int8,
                       squeezenet) or an .onnx file
   --layers a,b,c      tensor names of stages 1..3 (default: the preset's)
-  --dims N            channels kept per cell (default 100, or all if fewer)
+  --dims N            channels kept per cell (default ${DEFAULTS.dims}, or all if fewer)
   --reduction R       random (default) or semi-orthogonal
   --size auto[:S]|WxH input size. auto (default): the training images' aspect, short side S
-                      (default 256), sides rounded to the backbone's stride, at most 16384 grid
+                      (default ${DEFAULT_AUTO_SHORT}), sides rounded to the backbone's stride, at most ${DEFAULT_MAX_CELLS} grid
                       cells; WxH squashes every image to WxH; with --crop: shorter side S
   --crop C|WxH        centre crop after resizing (the paper: --size 256 --crop 224)
-  --seed N            seed of the channel choice (default 0)
-  --eps X             covariance regularisation (default 0.01)
+  --seed N            seed of the channel choice (default ${DEFAULTS.seed})
+  --eps X             covariance regularisation (default ${DEFAULTS.eps})
   --shrinkage S       auto (default): with fewer than d/4 + 1 training images, shrink each
                       covariance toward the identity (OAS) and warn; off: eps only
-  --batch N           images per batch (default 16)
+  --batch N           images per batch (default ${DEFAULTS.batchSize})
   --recursive         look for images in sub-folders too
   --compact           do not keep the statistics needed by 'padim update' (smaller file)
-  --inverse P         covariance inversion arithmetic: auto (default: float64 up to d=256,
+  --inverse P         covariance inversion arithmetic: auto (default: float64 up to d=${AUTO_FLOAT64_MAX_DIMS},
                       float32 after scaling above), float64, float32
   --inversion M       covariance inversion algorithm: lu (default: onnxruntime's LU) or
                       cholesky (blocked Cholesky as batched MatMuls)
@@ -128,7 +129,7 @@ Run 'padim <command> --help' for the command's options.`,
                       covariances), float16 or int8 (a triangular factor of them: 1/2 or 1/4
                       of the memory, scores within about 1e-4 or 1e-2 relative)${ALIGN_HELP}
   --false-alarm-rate R  the false-alarm budget the suggested threshold is set for, as a
-                      fraction or a percentage (default 1%): read from every training image's
+                      fraction or a percentage (default ${DEFAULTS.falseAlarmRate * 100}%): read from every training image's
                       leave-one-out score and an exponential tail fitted to the highest
   --held-out N        training images (the last N) scored left out after the fit, by a second
                       backbone pass (default all); 0: no second pass, the last batch's images
@@ -155,7 +156,7 @@ Run 'padim <command> --help' for the command's options.`,
   --model FILE        model to update
   --train PATH        more good images (folder or files, repeatable)
   --out FILE          where to write the result (default: replace --model atomically)
-  --batch N           images per batch (default 16)
+  --batch N           images per batch (default ${DEFAULTS.batchSize})
   --recursive         look for images in sub-folders too${KEEP_HELP}${RUNTIME_HELP}`,
   eval: `Usage: padim eval --data <category dir> [--model <model> | fit options] [--json FILE] [--heatmaps DIR]
 

@@ -38,6 +38,7 @@ import {
   COMPACT_FORMAT_VERSION,
   chunkLength,
   defaultChunkCells,
+  formatVersionFor,
   gaussianCells,
   type GaussianArrays,
   type ModelHeader,
@@ -282,7 +283,7 @@ function encodeHeader(header: ModelHeader, sections: SectionEntry[]): Buffer {
   const stored: ModelFileHeader = {
     ...header,
     format: MODEL_FORMAT,
-    formatVersion: header.precisionStorage ? COMPACT_FORMAT_VERSION : MODEL_FORMAT_VERSION,
+    formatVersion: formatVersionFor(header.precisionStorage),
     sections,
   };
   return Buffer.from(JSON.stringify(stored), 'utf8');
@@ -494,7 +495,7 @@ function parseHeader(path: string, bytes: Buffer): ModelFileHeader {
       `${path} is not a PaDiM model file (header format is not '${MODEL_FORMAT}')`,
     );
   }
-  const expected = h.precisionStorage === undefined ? MODEL_FORMAT_VERSION : COMPACT_FORMAT_VERSION;
+  const expected = formatVersionFor(h.precisionStorage);
   if (h.formatVersion !== expected) {
     throw new ModelFileError(
       'VERSION',

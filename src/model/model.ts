@@ -17,6 +17,11 @@ export const MODEL_FORMAT_VERSION = 1;
  */
 export const COMPACT_FORMAT_VERSION = 2;
 
+/** The format version a header with this precision storage is written with (and must carry). */
+export function formatVersionFor(precisionStorage: CompactStorage | undefined): number {
+  return precisionStorage === undefined ? MODEL_FORMAT_VERSION : COMPACT_FORMAT_VERSION;
+}
+
 /** How the D concatenated backbone channels are reduced to d. */
 export type Reduction =
   /** keep d channels chosen at random (seeded) once; `indices` lists them, ascending */

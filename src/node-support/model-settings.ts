@@ -5,8 +5,7 @@
 import * as path from 'node:path';
 import { ALIGN_MODES, type AlignMode } from '../alignment/reference';
 import { parseLayers } from '../backbone/layers';
-import { AUTO_BACKBONE } from '../backbone/presets';
-import type { FitOptions } from '../options';
+import { DEFAULTS, type FitOptions } from '../options';
 import { parseSizeChoice } from '../input/input-size';
 import { PROVIDERS, type ProviderName } from '../types';
 import type { ScoringOptions } from './model-registry';
@@ -60,7 +59,7 @@ export function parseModelSettings(
 ): ModelSettings {
   const file = (fields.path ?? '').trim();
   if (!file) throw new Error('the model file path is empty: give a file such as models/line1.padim');
-  const backbone = (fields.backbone ?? '').trim() || AUTO_BACKBONE;
+  const backbone = (fields.backbone ?? '').trim() || DEFAULTS.backbone;
   const layerText = (fields.layers ?? '').trim();
   const layers = layerText ? parseLayers(layerText) : undefined;
   const provider = ((fields.provider ?? '').trim() || 'cpu') as ProviderName;
@@ -73,7 +72,7 @@ export function parseModelSettings(
   const size = parseSizeChoice(fields.size, fields.crop);
   // a backbone path is relative to the user directory too; names (presets, builtin:) stay as they are
   const backboneSpec = backbone.endsWith('.onnx') ? resolvePath(backbone, 'backbone file') : backbone;
-  const align = (fields.align ?? '').trim() || 'off';
+  const align = (fields.align ?? '').trim() || DEFAULTS.align;
   if (!(ALIGN_MODES as readonly string[]).includes(align))
     throw new Error(`align must be one of ${ALIGN_MODES.join(', ')}, got '${fields.align}'`);
   const roiText = (fields.roi ?? '').trim();
