@@ -89,3 +89,5 @@ export interface StageTimings {
  */
 export const PROVIDERS = ['cpu', 'webgpu', 'cuda', 'tensorrt'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
+/** The provider used when none is asked for. */
+export const DEFAULT_PROVIDER: ProviderName = 'cpu';

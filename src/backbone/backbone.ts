@@ -24,7 +24,7 @@ import {
   PRESETS,
   type BackbonePreset,
 } from './presets';
-import { PROVIDERS, type FeatureMap, type ProviderName } from '../types';
+import { DEFAULT_PROVIDER, PROVIDERS, type FeatureMap, type ProviderName } from '../types';
 
 export type StageNames = [string, string, string];
 
@@ -142,7 +142,7 @@ async function createSession(
   id: string,
   opts: BackboneOptions,
 ): Promise<{ session: ort.InferenceSession; provider: ProviderName }> {
-  const requested = opts.provider ?? 'cpu';
+  const requested = opts.provider ?? DEFAULT_PROVIDER;
   if (!PROVIDERS.includes(requested)) {
     throw new Error(
       `unknown execution provider '${String(requested)}'; choose one of ${PROVIDERS.join(', ')}`,

@@ -24,7 +24,7 @@ import { PRECISION_STORAGES } from '../model/precision-storage';
 import { AUTO_FLOAT64_MAX_DIMS } from '../padim/gaussian';
 import { Scorer, type ScoreResult } from '../padim/scorer';
 import { describeThreshold, formatRate, thresholdLine } from '../threshold';
-import { PROVIDERS } from '../types';
+import { DEFAULT_PROVIDER, PROVIDERS } from '../types';
 import {
   choiceOption,
   intOption,
@@ -52,7 +52,7 @@ const RUNTIME_OPTIONS: Options = {
 };
 
 const RUNTIME_HELP = `
-  ${`--provider ${PROVIDERS.join('|')}`.padEnd(35)}  execution provider (default cpu); falls back to cpu
+  ${`--provider ${PROVIDERS.join('|')}`.padEnd(35)}  execution provider (default ${DEFAULT_PROVIDER}); falls back to cpu
                                        with a warning when it cannot start
   --strict                             fail instead of falling back
   --threads N                          onnxruntime threads (default: all cores)

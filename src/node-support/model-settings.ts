@@ -7,7 +7,7 @@ import { ALIGN_MODES, type AlignMode } from '../alignment/reference';
 import { parseLayers } from '../backbone/layers';
 import { DEFAULTS, type FitOptions } from '../options';
 import { parseSizeChoice } from '../input/input-size';
-import { PROVIDERS, type ProviderName } from '../types';
+import { DEFAULT_PROVIDER, PROVIDERS, type ProviderName } from '../types';
 import type { ScoringOptions } from './model-registry';
 
 /** The fields as the editor stores them (strings, or numbers for old flows). */
@@ -62,7 +62,7 @@ export function parseModelSettings(
   const backbone = (fields.backbone ?? '').trim() || DEFAULTS.backbone;
   const layerText = (fields.layers ?? '').trim();
   const layers = layerText ? parseLayers(layerText) : undefined;
-  const provider = ((fields.provider ?? '').trim() || 'cpu') as ProviderName;
+  const provider = ((fields.provider ?? '').trim() || DEFAULT_PROVIDER) as ProviderName;
   if (!PROVIDERS.includes(provider)) {
     throw new Error(`execution provider must be one of ${PROVIDERS.join(', ')}, got '${fields.provider}'`);
   }
