@@ -18,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { openBackbone, PROVIDERS } from '../src/backbone/backbone';
+import { openBackbone } from '../src/backbone/backbone';
 import { median } from '../src/math/median';
 import { writeGeneratedBackbone } from '../src/bench/generated-backbone';
 import { embedBatch, extractFeatures } from '../src/padim/extractor';
@@ -30,7 +30,7 @@ import { buildModel, DataType, valueInfo } from '../src/onnx';
 import { batchToTensor, prepareImage } from '../src/image';
 import { Scorer } from '../src/padim/scorer';
 import { writeSyntheticDataset } from '../src/synthetic';
-import { IMAGENET_NORMALISATION, type ProviderName, type SizeProtocol } from '../src/types';
+import { IMAGENET_NORMALISATION, PROVIDERS, type ProviderName, type SizeProtocol } from '../src/types';
 
 const TOLERANCE = 1e-4;
 const BATCH = 8;

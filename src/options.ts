@@ -2,6 +2,7 @@
  * Options shared by fitting and scoring, with the defaults a user gets when they say nothing.
  */
 import type { AlignMode } from './alignment/reference';
+import { AUTO_BACKBONE } from './backbone/presets';
 import type { InverseMethod } from './linalg/batched-linalg';
 import type { PrecisionStorage } from './model/precision-storage';
 import type { InversePrecision } from './padim/gaussian';
@@ -99,7 +100,7 @@ export interface FitOptions extends BackboneChoice, RuntimeOptions {
 }
 
 export const DEFAULTS = {
-  backbone: 'auto',
+  backbone: AUTO_BACKBONE,
   dims: 100,
   size: { kind: 'auto', short: DEFAULT_AUTO_SHORT } as SizeChoice,
   normalisation: IMAGENET_NORMALISATION,

@@ -83,5 +83,11 @@ export interface StageTimings {
   totalMs: number;
 }
 
-/** Execution providers onnxruntime-node can be asked for. */
-export type ProviderName = 'cpu' | 'webgpu' | 'cuda' | 'tensorrt';
+/**
+ * Execution providers onnxruntime-node can be asked for: the one list the CLI, the node settings
+ * and the editor's choices (checked by test/nodes/editor-lists.test.ts) are taken from.
+ */
+export const PROVIDERS = ['cpu', 'webgpu', 'cuda', 'tensorrt'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+/** The provider used when none is asked for. */
+export const DEFAULT_PROVIDER: ProviderName = 'cpu';

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { openBackbone, BUILTIN_FILTERBANK, type Backbone } from '../src/backbone/backbone';
+import { openBackbone, type Backbone } from '../src/backbone/backbone';
+import { BUILTIN_FILTERBANK } from '../src/backbone/presets';
 import { buildFilterBank } from '../src/backbone/filterbank';
 import {
   buildModel,

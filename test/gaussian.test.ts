@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { BatchedLinalg } from '../src/linalg/batched-linalg';
 import { oasIntensity } from '../src/padim/covariance-shrinkage';
 import { GaussianAccumulator } from '../src/padim/gaussian';
-import { packedSize } from '../src/model/model';
+import { packedSize } from '../src/model/packed-triangle';
 import { seededRng, gaussianSample } from '../src/math/random';
 
 /** Random embeddings with correlated channels and a large offset (to test cancellation). */

@@ -5,13 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../src/files/atomic-write';
-import {
-  MODEL_FORMAT,
-  MODEL_FORMAT_VERSION,
-  chunkLength,
-  packedSize,
-  type PadimModel,
-} from '../src/model/model';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, chunkLength, type PadimModel } from '../src/model/model';
+import { packedSize } from '../src/model/packed-triangle';
 import {
   ModelFileError,
   loadModel,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { openStoredBackbone, openBackbone, BUILTIN_FILTERBANK } from '../src/backbone/backbone';
+import { openStoredBackbone, openBackbone } from '../src/backbone/backbone';
+import { BUILTIN_FILTERBANK } from '../src/backbone/presets';
 import type { Calibration } from '../src/model/model';
 import {
   describeScores,

@@ -15,6 +15,8 @@ import { exposeOutputs, listOutputs } from '../onnx';
 import { findEntry } from './registry/registry';
 import { bestInstalled, resolveInstalled } from './registry/store';
 import {
+  AUTO_BACKBONE,
+  BUILTIN_FILTERBANK,
   findPreset,
   howToGet,
   modelsDirectory,
@@ -22,12 +24,7 @@ import {
   PRESETS,
   type BackbonePreset,
 } from './presets';
-import type { FeatureMap, ProviderName } from '../types';
-
-export const BUILTIN_FILTERBANK = 'builtin:filterbank';
-/** The best pretrained backbone installed in the models directory, else the filter bank. */
-export const AUTO_BACKBONE = 'auto';
-export const PROVIDERS: readonly ProviderName[] = ['cpu', 'webgpu', 'cuda', 'tensorrt'];
+import { DEFAULT_PROVIDER, PROVIDERS, type FeatureMap, type ProviderName } from '../types';
 
 export type StageNames = [string, string, string];
 
@@ -145,7 +142,7 @@ async function createSession(
   id: string,
   opts: BackboneOptions,
 ): Promise<{ session: ort.InferenceSession; provider: ProviderName }> {
-  const requested = opts.provider ?? 'cpu';
+  const requested = opts.provider ?? DEFAULT_PROVIDER;
   if (!PROVIDERS.includes(requested)) {
     throw new Error(
       `unknown execution provider '${String(requested)}'; choose one of ${PROVIDERS.join(', ')}`,

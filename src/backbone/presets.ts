@@ -1,10 +1,16 @@
 /**
- * Named backbones: which ONNX file, which three tensors are the PaDiM stages, and how a user
- * gets the file. The package ships no weights; files live in a models directory.
+ * Named backbones: the built-in and `auto` names, and the presets: which ONNX file, which three
+ * tensors are the PaDiM stages, and how a user gets the file. The package ships no weights;
+ * files live in a models directory.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PACKAGE_ROOT } from '../files/package-root';
+
+/** The weight-free backbone generated in memory (filterbank.ts): the one name that needs no file. */
+export const BUILTIN_FILTERBANK = 'builtin:filterbank';
+/** The best pretrained backbone installed in the models directory, else the filter bank. */
+export const AUTO_BACKBONE = 'auto';
 
 export type PresetName =
   'resnet50v2' | 'mobilenetv2' | 'mobilenetv2-int8' | 'squeezenet' | 'resnet18' | 'wide_resnet50_2';
@@ -103,7 +109,7 @@ export function howToGet(preset: BackbonePreset, dir: string): string {
     case 'rebuilt':
       return (
         `This file is a truncated rebuild of an ONNX model-zoo network and is not published; use the resnet18 or ` +
-        `wide_resnet50_2 preset (made by ${EXPORT_SCRIPT}), 'builtin:filterbank', or any ONNX file with explicit layers.`
+        `wide_resnet50_2 preset (made by ${EXPORT_SCRIPT}), '${BUILTIN_FILTERBANK}', or any ONNX file with explicit layers.`
       );
   }
 }

@@ -2,6 +2,8 @@
  * Command-line parsing helpers on top of node:util parseArgs: typed numbers, clear usage errors.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { StageNames } from '../backbone/backbone';
+import { parseLayers } from '../backbone/layers';
 
 /** A mistake in the command line: printed with the command's help hint, exit code 2. */
 export class UsageError extends Error {
@@ -51,13 +53,13 @@ export function choiceOption<T extends string>(
   return value as T;
 }
 
-export function layersOption(value: string | undefined): [string, string, string] | undefined {
+export function layersOption(value: string | undefined): StageNames | undefined {
   if (value === undefined) return undefined;
-  const parts = value.split(',').map((s) => s.trim());
-  if (parts.length !== 3 || parts.some((p) => !p)) {
-    throw new UsageError(`--layers takes three tensor names separated by commas, got '${value}'`);
+  try {
+    return parseLayers(value, '--layers');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
-  return parts as [string, string, string];
 }
 
 export function required(value: string | undefined, name: string): string {

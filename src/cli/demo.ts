@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BUILTIN_FILTERBANK } from '../backbone/presets';
 import { readCategory } from '../eval/dataset';
 import { evaluate } from '../eval/evaluate';
 import { fitModel } from '../padim/fit';
@@ -50,7 +51,7 @@ export async function runDemo(
   const t0 = performance.now();
   const model = await fitModel(data.train, {
     ...runtime,
-    backbone: (v.backbone as string | undefined) ?? 'builtin:filterbank',
+    backbone: (v.backbone as string | undefined) ?? BUILTIN_FILTERBANK,
     onProgress: (p) => progress.update(p.phase, p.done, p.total),
   });
   const fitMs = performance.now() - t0;

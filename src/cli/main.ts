@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { ALIGN_MODES } from '../alignment/reference';
 import { writeFileAtomic } from '../files/atomic-write';
 import { formatBench, runBench } from '../bench/pipeline-bench';
+import { BUILTIN_FILTERBANK } from '../backbone/presets';
 import { readCategory } from '../eval/dataset';
 import { evaluate, type EvaluationReport, type RatePoint } from '../eval/evaluate';
 import { fitModel, updateModel } from '../padim/fit';
@@ -16,12 +17,14 @@ import { resolveImageArgs } from '../image/image-files';
 import { loadModel, readModelHeader } from '../model/model-file';
 import { DEFAULT_KEEP_VERSIONS, saveModelVersion } from '../model/history';
 import type { ModelHeader } from '../model/model';
-import type { FitOptions, Progress } from '../options';
-import { describeSize, parseSize, parseSizeChoice } from '../input';
+import { DEFAULTS, type FitOptions, type Progress } from '../options';
+import { DEFAULT_AUTO_SHORT, DEFAULT_MAX_CELLS, describeSize, parseSize, parseSizeChoice } from '../input';
+import { DEFAULT_MAX_PIXELS } from '../image';
 import { PRECISION_STORAGES } from '../model/precision-storage';
+import { AUTO_FLOAT64_MAX_DIMS } from '../padim/gaussian';
 import { Scorer, type ScoreResult } from '../padim/scorer';
 import { describeThreshold, formatRate, thresholdLine } from '../threshold';
-import type { ProviderName } from '../types';
+import { DEFAULT_PROVIDER, PROVIDERS } from '../types';
 import {
   choiceOption,
   intOption,
@@ -38,8 +41,6 @@ import { runDemo } from './demo';
 import { cmdModels, MODELS_HELP } from './models';
 import { createProgress, type ProgressReporter } from './progress';
 
-const PROVIDERS: readonly ProviderName[] = ['cpu', 'webgpu', 'cuda', 'tensorrt'];
-
 const RUNTIME_OPTIONS: Options = {
   provider: { type: 'string' },
   strict: { type: 'boolean' },
@@ -51,13 +52,13 @@ const RUNTIME_OPTIONS: Options = {
 };
 
 const RUNTIME_HELP = `
-  --provider cpu|webgpu|cuda|tensorrt  execution provider (default cpu); falls back to cpu
+  ${`--provider ${PROVIDERS.join('|')}`.padEnd(35)}  execution provider (default ${DEFAULT_PROVIDER}); falls back to cpu
                                        with a warning when it cannot start
   --strict                             fail instead of falling back
   --threads N                          onnxruntime threads (default: all cores)
   --models-dir DIR                     where preset backbones are found (default ~/.padim/models,
                                        or $PADIM_MODELS_DIR)
-  --max-pixels N                       refuse larger images before decoding (default 100000000)
+  --max-pixels N                       refuse larger images before decoding (default ${DEFAULT_MAX_PIXELS})
   -q, --quiet                          no progress output`;
 
 const ALIGN_HELP = `
@@ -103,24 +104,24 @@ Run 'padim <command> --help' for the command's options.`,
   --train PATH        folder of good images (repeatable), or image files
   --out FILE          model file to write (atomically)
   --backbone SPEC     auto (default: the best backbone installed by 'padim models pull', else
-                      builtin:filterbank with a warning), builtin:filterbank, a registry name
+                      ${BUILTIN_FILTERBANK} with a warning), ${BUILTIN_FILTERBANK}, a registry name
                       ('padim models list'), a preset (resnet50v2, mobilenetv2, mobilenetv2-int8,
                       squeezenet) or an .onnx file
   --layers a,b,c      tensor names of stages 1..3 (default: the preset's)
-  --dims N            channels kept per cell (default 100, or all if fewer)
+  --dims N            channels kept per cell (default ${DEFAULTS.dims}, or all if fewer)
   --reduction R       random (default) or semi-orthogonal
   --size auto[:S]|WxH input size. auto (default): the training images' aspect, short side S
-                      (default 256), sides rounded to the backbone's stride, at most 16384 grid
+                      (default ${DEFAULT_AUTO_SHORT}), sides rounded to the backbone's stride, at most ${DEFAULT_MAX_CELLS} grid
                       cells; WxH squashes every image to WxH; with --crop: shorter side S
   --crop C|WxH        centre crop after resizing (the paper: --size 256 --crop 224)
-  --seed N            seed of the channel choice (default 0)
-  --eps X             covariance regularisation (default 0.01)
+  --seed N            seed of the channel choice (default ${DEFAULTS.seed})
+  --eps X             covariance regularisation (default ${DEFAULTS.eps})
   --shrinkage S       auto (default): with fewer than d/4 + 1 training images, shrink each
                       covariance toward the identity (OAS) and warn; off: eps only
-  --batch N           images per batch (default 16)
+  --batch N           images per batch (default ${DEFAULTS.batchSize})
   --recursive         look for images in sub-folders too
   --compact           do not keep the statistics needed by 'padim update' (smaller file)
-  --inverse P         covariance inversion arithmetic: auto (default: float64 up to d=256,
+  --inverse P         covariance inversion arithmetic: auto (default: float64 up to d=${AUTO_FLOAT64_MAX_DIMS},
                       float32 after scaling above), float64, float32
   --inversion M       covariance inversion algorithm: lu (default: onnxruntime's LU) or
                       cholesky (blocked Cholesky as batched MatMuls)
@@ -128,7 +129,7 @@ Run 'padim <command> --help' for the command's options.`,
                       covariances), float16 or int8 (a triangular factor of them: 1/2 or 1/4
                       of the memory, scores within about 1e-4 or 1e-2 relative)${ALIGN_HELP}
   --false-alarm-rate R  the false-alarm budget the suggested threshold is set for, as a
-                      fraction or a percentage (default 1%): read from every training image's
+                      fraction or a percentage (default ${DEFAULTS.falseAlarmRate * 100}%): read from every training image's
                       leave-one-out score and an exponential tail fitted to the highest
   --held-out N        training images (the last N) scored left out after the fit, by a second
                       backbone pass (default all); 0: no second pass, the last batch's images
@@ -155,7 +156,7 @@ Run 'padim <command> --help' for the command's options.`,
   --model FILE        model to update
   --train PATH        more good images (folder or files, repeatable)
   --out FILE          where to write the result (default: replace --model atomically)
-  --batch N           images per batch (default 16)
+  --batch N           images per batch (default ${DEFAULTS.batchSize})
   --recursive         look for images in sub-folders too${KEEP_HELP}${RUNTIME_HELP}`,
   eval: `Usage: padim eval --data <category dir> [--model <model> | fit options] [--json FILE] [--heatmaps DIR]
 
@@ -190,7 +191,7 @@ Run 'padim <command> --help' for the command's options.`,
   images and prints image and pixel AUROC. Needs no downloads.
   --dir DIR           where to put the data, model and heatmaps (default ./padim-demo)
   --texture KIND      texture of the synthetic part (default woven)
-  --backbone SPEC     backbone (default builtin:filterbank)${RUNTIME_HELP}`,
+  --backbone SPEC     backbone (default ${BUILTIN_FILTERBANK})${RUNTIME_HELP}`,
 };
 
 interface Io {

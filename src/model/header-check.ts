@@ -9,7 +9,8 @@
  * fields, and a check for a new field is one more function in HEADER_CHECKS.
  */
 import { totalmem } from 'node:os';
-import { packedSize, type ModelHeader } from './model';
+import type { ModelHeader } from './model';
+import { packedSize } from './packed-triangle';
 import { storageBytesPerCell } from './precision-storage';
 import { validateNormalisation } from '../image';
 import { SizeSpecError, validateSizeProtocol } from '../input';

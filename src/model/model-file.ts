@@ -38,14 +38,15 @@ import {
   COMPACT_FORMAT_VERSION,
   chunkLength,
   defaultChunkCells,
+  formatVersionFor,
   gaussianCells,
-  packedSize,
   type GaussianArrays,
   type ModelHeader,
   type PadimModel,
 } from './model';
 import type { SizeChoice } from '../input';
-import { expandLower, packLower, type CompactStorage } from './precision-storage';
+import type { CompactStorage } from './precision-storage';
+import { expandLower, expandUpper, packedSize, packLower, packUpper } from './packed-triangle';
 import { headerProblem } from './header-check';
 import type { Normalisation, SizeProtocol } from '../types';
 
@@ -159,36 +160,6 @@ async function readFully(fh: FileHandle, bytes: Uint8Array, position: number): P
     done += bytesRead;
   }
   return done;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Packing: the file stores one triangle of each symmetric precision matrix (half the bytes)
-
-/** Copy the upper triangle (row i, columns i..d-1) of each of n d x d matrices into `dst`. */
-export function packUpper(full: Float32Array, n: number, d: number, dst: Float32Array): void {
-  let p = 0;
-  for (let c = 0; c < n; c++) {
-    const base = c * d * d;
-    for (let i = 0; i < d; i++) {
-      const row = base + i * d;
-      for (let j = i; j < d; j++) dst[p++] = full[row + j];
-    }
-  }
-}
-
-/** Inverse of packUpper: rebuild n full symmetric matrices, mirroring into the lower triangle. */
-export function expandUpper(packed: Float32Array, n: number, d: number, full: Float32Array): void {
-  let p = 0;
-  for (let c = 0; c < n; c++) {
-    const base = c * d * d;
-    for (let i = 0; i < d; i++) {
-      for (let j = i; j < d; j++) {
-        const v = packed[p++];
-        full[base + i * d + j] = v;
-        full[base + j * d + i] = v;
-      }
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -312,7 +283,7 @@ function encodeHeader(header: ModelHeader, sections: SectionEntry[]): Buffer {
   const stored: ModelFileHeader = {
     ...header,
     format: MODEL_FORMAT,
-    formatVersion: header.precisionStorage ? COMPACT_FORMAT_VERSION : MODEL_FORMAT_VERSION,
+    formatVersion: formatVersionFor(header.precisionStorage),
     sections,
   };
   return Buffer.from(JSON.stringify(stored), 'utf8');
@@ -524,7 +495,7 @@ function parseHeader(path: string, bytes: Buffer): ModelFileHeader {
       `${path} is not a PaDiM model file (header format is not '${MODEL_FORMAT}')`,
     );
   }
-  const expected = h.precisionStorage === undefined ? MODEL_FORMAT_VERSION : COMPACT_FORMAT_VERSION;
+  const expected = formatVersionFor(h.precisionStorage);
   if (h.formatVersion !== expected) {
     throw new ModelFileError(
       'VERSION',

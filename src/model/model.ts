@@ -17,6 +17,11 @@ export const MODEL_FORMAT_VERSION = 1;
  */
 export const COMPACT_FORMAT_VERSION = 2;
 
+/** The format version a header with this precision storage is written with (and must carry). */
+export function formatVersionFor(precisionStorage: CompactStorage | undefined): number {
+  return precisionStorage === undefined ? MODEL_FORMAT_VERSION : COMPACT_FORMAT_VERSION;
+}
+
 /** How the D concatenated backbone channels are reduced to d. */
 export type Reduction =
   /** keep d channels chosen at random (seeded) once; `indices` lists them, ascending */
@@ -168,11 +173,6 @@ export interface PadimModel {
 /** Cells with a Gaussian: the whole grid, or the region-of-interest's cells. */
 export function gaussianCells(h: Pick<ModelHeader, 'grid' | 'roi'>): number {
   return h.roi ? h.roi.cells.length : h.grid.height * h.grid.width;
-}
-
-/** Number of entries in a packed upper triangle of a d x d matrix. */
-export function packedSize(d: number): number {
-  return (d * (d + 1)) / 2;
 }
 
 /** Cells held by chunk k. */

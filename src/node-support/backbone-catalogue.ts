@@ -1,12 +1,13 @@
 /**
  * What the padim-model dialog shows of the models directory: every registry backbone, installed
- * or missing, the imported ones, what `auto` resolves to; and pulls started from the editor,
+ * or missing, the imported ones, what `auto` resolves to, the other names the backbone field
+ * takes (so the editor keeps no copy of the backbone list); and pulls started from the editor,
  * one job per backbone, whose progress the dialog polls. Node-RED-free: the node file only
  * routes the admin endpoints here.
  */
 import { findEntry } from '../backbone/registry/registry';
 import { bestInstalled, listInstalled, pull, type PullOptions } from '../backbone/registry/store';
-import { BUILTIN_FILTERBANK } from '../backbone/backbone';
+import { AUTO_BACKBONE, BUILTIN_FILTERBANK, PRESETS } from '../backbone/presets';
 
 /** installed: the prepared backbone exists; downloaded: the file only (prepared at first use). */
 export type BackboneState = 'installed' | 'downloaded' | 'missing';
@@ -43,6 +44,10 @@ export interface Catalogue {
   /** what `--backbone auto` / the node's `auto` uses now */
   auto: string;
   items: CatalogueItem[];
+  /** names offered before the items: `auto` and the built-in backbone */
+  fixed: string[];
+  /** preset names offered after the items, those not listed among them */
+  presets: string[];
 }
 
 /** Why a pull request is refused before it starts; `status` is the HTTP answer. */
@@ -128,5 +133,12 @@ export function backboneCatalogue(dir: string, jobs?: PullJobs): Catalogue {
       pull: jobs?.get(s.name),
     };
   });
-  return { dir, auto: bestInstalled(dir) ?? BUILTIN_FILTERBANK, items };
+  const listed = new Set(items.map((i) => i.name));
+  return {
+    dir,
+    auto: bestInstalled(dir) ?? BUILTIN_FILTERBANK,
+    items,
+    fixed: [AUTO_BACKBONE, BUILTIN_FILTERBANK],
+    presets: Object.keys(PRESETS).filter((name) => !listed.has(name)),
+  };
 }

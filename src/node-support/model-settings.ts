@@ -4,10 +4,10 @@
  */
 import * as path from 'node:path';
 import { ALIGN_MODES, type AlignMode } from '../alignment/reference';
-import { PROVIDERS } from '../backbone/backbone';
-import type { FitOptions } from '../options';
+import { parseLayers } from '../backbone/layers';
+import { DEFAULTS, type FitOptions } from '../options';
 import { parseSizeChoice } from '../input';
-import type { ProviderName } from '../types';
+import { DEFAULT_PROVIDER, PROVIDERS, type ProviderName } from '../types';
 import type { ScoringOptions } from './model-registry';
 
 /** The fields as the editor stores them (strings, or numbers for old flows). */
@@ -59,20 +59,10 @@ export function parseModelSettings(
 ): ModelSettings {
   const file = (fields.path ?? '').trim();
   if (!file) throw new Error('the model file path is empty: give a file such as models/line1.padim');
-  const backbone = (fields.backbone ?? '').trim() || 'auto';
-  let layers: [string, string, string] | undefined;
+  const backbone = (fields.backbone ?? '').trim() || DEFAULTS.backbone;
   const layerText = (fields.layers ?? '').trim();
-  if (layerText) {
-    const names = layerText
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    if (names.length !== 3) {
-      throw new Error(`layers must be three tensor names separated by commas, got '${layerText}'`);
-    }
-    layers = names as [string, string, string];
-  }
-  const provider = ((fields.provider ?? '').trim() || 'cpu') as ProviderName;
+  const layers = layerText ? parseLayers(layerText) : undefined;
+  const provider = ((fields.provider ?? '').trim() || DEFAULT_PROVIDER) as ProviderName;
   if (!PROVIDERS.includes(provider)) {
     throw new Error(`execution provider must be one of ${PROVIDERS.join(', ')}, got '${fields.provider}'`);
   }
@@ -82,7 +72,7 @@ export function parseModelSettings(
   const size = parseSizeChoice(fields.size, fields.crop);
   // a backbone path is relative to the user directory too; names (presets, builtin:) stay as they are
   const backboneSpec = backbone.endsWith('.onnx') ? resolvePath(backbone, 'backbone file') : backbone;
-  const align = (fields.align ?? '').trim() || 'off';
+  const align = (fields.align ?? '').trim() || DEFAULTS.align;
   if (!(ALIGN_MODES as readonly string[]).includes(align))
     throw new Error(`align must be one of ${ALIGN_MODES.join(', ')}, got '${fields.align}'`);
   const roiText = (fields.roi ?? '').trim();

@@ -16,7 +16,8 @@
 import { BatchedLinalg, type CompactChunk, type InverseMethod } from '../linalg/batched-linalg';
 import type { CompactStorage } from '../model/precision-storage';
 import { shrinkInPlace } from './covariance-shrinkage';
-import { chunkLength, defaultChunkCells, packedSize, type GaussianArrays } from '../model/model';
+import { chunkLength, defaultChunkCells, type GaussianArrays } from '../model/model';
+import { expandUpper, packedSize } from '../model/packed-triangle';
 
 /** Everything needed to continue accumulating on top of an existing fit. */
 export interface PriorStatistics {
@@ -219,7 +220,8 @@ export class GaussianAccumulator {
         // merge with the prior fit in float64 here, then invert the merged co-moment
         const { chunkMean, chunkComoment } = this.mergedStatistics(k, n);
         mean.set(chunkMean, k * this.chunkCells * d);
-        const full = unpackSymmetric(chunkComoment, n, d);
+        const full = new Float32Array(n * d * d);
+        expandUpper(chunkComoment, n, d, full);
         if (opts.shrink)
           shrinkage.set(shrinkInPlace({ data: full, cells: n, dims: d }, total), k * this.chunkCells);
         result = await this.linalg.precision({
@@ -342,20 +344,4 @@ function comomentInPlace(sums: ChunkSums, cells: number, d: number, n: number): 
     }
   }
   return packed;
-}
-
-/** Full symmetric float32 matrices from packed upper triangles. */
-function unpackSymmetric(packed: Float64Array, n: number, d: number): Float32Array {
-  const full = new Float32Array(n * d * d);
-  let q = 0;
-  for (let c = 0; c < n; c++) {
-    const o = c * d * d;
-    for (let i = 0; i < d; i++) {
-      for (let j = i; j < d; j++, q++) {
-        full[o + i * d + j] = packed[q];
-        full[o + j * d + i] = packed[q];
-      }
-    }
-  }
-  return full;
 }

@@ -91,4 +91,13 @@ describe('backbone catalogue and pull jobs', () => {
       fs.writeFileSync(path.join(mobile, findEntry(n)!.file), 'x');
     assert.equal(backboneCatalogue(mobile).auto, 'mobilenetv2-12-int8');
   });
+
+  it('the other names the field takes: auto and the built-in first, then presets not listed as items', () => {
+    const c = backboneCatalogue(tempDir());
+    assert.deepEqual(c.fixed, ['auto', 'builtin:filterbank']);
+    // resnet18 and wide_resnet50_2 are presets and registry backbones: offered once, as items
+    assert.deepEqual(c.presets, ['resnet50v2', 'mobilenetv2', 'mobilenetv2-int8', 'squeezenet']);
+    const offered = [...c.fixed, ...c.items.map((i) => i.name), ...c.presets];
+    assert.equal(new Set(offered).size, offered.length, 'no name offered twice');
+  });
 });

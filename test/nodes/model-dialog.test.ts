@@ -96,6 +96,18 @@ describe('padim-model dialog in headless Chromium', function () {
     await rowState('plant-net', 'installed');
     await rowState('wide_resnet50_2', 'missing');
     await rowState('resnet18', 'missing');
+    // the field's suggestions come from the catalogue too: auto and the built-in first, then
+    // the registry's and imported backbones, then the presets the registry does not list
+    const offered = await p.evaluate(() => {
+      const $ = (globalThis as unknown as { $: any }).$;
+      const search = $('#node-config-input-backbone').autoComplete('option', 'search') as (
+        v: string,
+      ) => { value: string }[];
+      return search('').map((c) => c.value);
+    });
+    assert.deepEqual(offered.slice(0, 2), ['auto', 'builtin:filterbank']);
+    assert.ok(offered.includes('plant-net') && offered.includes('squeezenet'), offered.join(', '));
+    assert.equal(offered.filter((v) => v === 'resnet18').length, 1, 'a preset in the registry offered once');
     const auto = await p.textContent('#padim-model-backbones .padim-model-backbones-auto');
     assert.match(
       auto ?? '',

@@ -17,6 +17,7 @@
 
 import type { CellSquares } from '../../linalg/shapes';
 import { toFloat16 } from './float16';
+import { packedSize } from '../packed-triangle';
 
 export { fromFloat16, toFloat16 } from './float16';
 
@@ -83,48 +84,14 @@ export function compactFactor(
   return { values, rowScales };
 }
 
-/** Entries of a packed lower triangle of a d x d matrix. */
-export function triangleSize(d: number): number {
-  return (d * (d + 1)) / 2;
-}
-
-/** Copies the lower triangles (row i: columns 0..i) of n full d x d matrices into `dst`. */
-export function packLower<T extends Uint16Array | Int8Array>(full: T, n: number, d: number, dst: T): void {
-  let q = 0;
-  for (let c = 0; c < n; c++) {
-    for (let i = 0; i < d; i++) {
-      const row = (c * d + i) * d;
-      dst.set(full.subarray(row, row + i + 1), q);
-      q += i + 1;
-    }
-  }
-}
-
-/** Inverse of packLower: full matrices with zeros above the diagonal. */
-export function expandLower<T extends Uint16Array | Int8Array>(
-  packed: T,
-  n: number,
-  d: number,
-  full: T,
-): void {
-  let q = 0;
-  full.fill(0);
-  for (let c = 0; c < n; c++) {
-    for (let i = 0; i < d; i++) {
-      full.set(packed.subarray(q, q + i + 1), (c * d + i) * d);
-      q += i + 1;
-    }
-  }
-}
-
 /** Bytes per cell of what scoring reads, in the file and in memory, for each storage. */
 export function storageBytesPerCell(storage: PrecisionStorage, d: number): { file: number; memory: number } {
   switch (storage) {
     case 'float32':
-      return { file: 4 * triangleSize(d), memory: 4 * d * d };
+      return { file: 4 * packedSize(d), memory: 4 * d * d };
     case 'float16':
-      return { file: 2 * triangleSize(d), memory: 2 * d * d };
+      return { file: 2 * packedSize(d), memory: 2 * d * d };
     case 'int8':
-      return { file: triangleSize(d) + 4 * d, memory: d * d + 4 * d };
+      return { file: packedSize(d) + 4 * d, memory: d * d + 4 * d };
   }
 }
