@@ -25,10 +25,34 @@ import thresholdNode from '../../nodes/padim-threshold';
 import heatmapNode from '../../nodes/padim-heatmap';
 import archiveNode from '../../nodes/padim-archive';
 import reviewNode from '../../nodes/padim-review';
+import type { NodeAPI } from '../../nodes/lib/red';
 
 helper.init(require.resolve('node-red'));
 
 export { helper };
+
+type Register = (RED: NodeAPI) => void;
+
+/**
+ * The test helper loads no catalogue: its RED._(key) answers the key and drops the
+ * substitutions. The nodes put every value in a message as a substitution, so here the values
+ * follow the key ('padim-fit.status.collected: 10') for the tests to see; a key of another node
+ * set's catalogue ('namespace:key') is answered with itself, as a missing key is by Node-RED.
+ */
+function showingSubstitutions(register: Register): Register {
+  const translate = (key: string, substitutions?: Record<string, unknown>) =>
+    key.includes(':') || !substitutions || Object.keys(substitutions).length === 0
+      ? key
+      : `${key}: ${Object.values(substitutions).map(String).join(', ')}`;
+  return (RED) =>
+    register(
+      new Proxy(RED, {
+        get: (target, property, receiver) =>
+          property === '_' ? translate : Reflect.get(target, property, receiver),
+      }),
+    );
+}
+
 export const ALL_NODES = [
   modelNode,
   sourceNode,
@@ -38,7 +62,7 @@ export const ALL_NODES = [
   heatmapNode,
   archiveNode,
   reviewNode,
-];
+].map(showingSubstitutions);
 
 /** Small model settings for tests: 64x64 input, 16 channels per cell, one thread. */
 export const SMALL_MODEL = { size: '64x64', dims: '16', threads: '1', backbone: 'builtin:filterbank' };

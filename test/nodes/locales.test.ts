@@ -26,7 +26,7 @@ function usedKeys(type: string): string[] {
   const html = fs.readFileSync(path.join(ROOT, 'nodes', `${type}.html`), 'utf8');
   const used = new Set<string>();
   // runtime: t('status.ready') means `${type}.status.ready`; RED._('padim-x.y') is already full
-  for (const m of ts.matchAll(/\bt\(\s*'([\w.-]+)'\s*\)/g)) used.add(`${type}.${m[1]}`);
+  for (const m of ts.matchAll(/\bt\(\s*'([\w.-]+)'\s*[,)]/g)) used.add(`${type}.${m[1]}`);
   for (const m of ts.matchAll(/RED\._\(\s*'([\w.-]+)'/g)) used.add(m[1]);
   for (const m of html.matchAll(/(?:this|node)\._\(\s*(?:[^'()]*\?\s*)?'([\w.-]+)'/g)) used.add(m[1]);
   for (const m of html.matchAll(/'(padim-[\w-]+\.[\w.-]+)'/g)) used.add(m[1]);

@@ -63,7 +63,7 @@ describe('padim-fit node', function () {
     train.slice(0, 5).forEach((file) => f1.receive({ payload: file }));
     train.slice(5).forEach((file) => f1.receive({ payload: fs.readFileSync(file) }));
     await waitFor(
-      () => statuses.some((s) => s.text === 'padim-fit.status.collected 10'),
+      () => statuses.some((s) => s.text === 'padim-fit.status.collected: 10'),
       5000,
       'collected 10',
     );
@@ -87,9 +87,9 @@ describe('padim-fit node', function () {
       summary.warnings.join(' | '),
     );
     const texts = statuses.map((s) => s.text);
-    assert.ok(texts.includes('padim-fit.status.embed 4/10'), texts.join(' | '));
-    assert.ok(texts.includes('padim-fit.status.embed 10/10'));
-    assert.match(texts.at(-1) ?? '', /^padim-fit.status.fitDone 10 · /);
+    assert.ok(texts.includes('padim-fit.status.embed: 4, 10'), texts.join(' | '));
+    assert.ok(texts.includes('padim-fit.status.embed: 10, 10'));
+    assert.match(texts.at(-1) ?? '', /^padim-fit.status.fitDone: 10, /);
   });
 
   it('fits when the count is reached, and at the end of a folder run', async () => {
