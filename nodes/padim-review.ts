@@ -67,7 +67,8 @@ export = function register(RED: NodeAPI): void {
     const maxPicture = Math.max(1, numberSetting(def.maxPictureKb, 512)) * 1024;
     try {
       const size = Math.floor(numberSetting(def.gallery, 8));
-      if (!(size >= 1 && size <= MAX_GALLERY)) throw new Error(t('errors.gallery', { value: String(def.gallery), max: MAX_GALLERY }));
+      if (!(size >= 1 && size <= MAX_GALLERY))
+        throw new Error(t('errors.gallery', { value: String(def.gallery), max: MAX_GALLERY }));
       gallery = new NgGallery(size);
       if (!def.defectFolder?.trim()) throw new Error(t('errors.noDefectFolder'));
       defectFolder = pathPolicy(RED).check(def.defectFolder, 'defect folder');

@@ -32,8 +32,7 @@ const isBytes = (v: unknown): v is Buffer => Buffer.isBuffer(v);
 
 /** The decision of a message (its msg.result), or an error saying where it should have come from. */
 export function resultOf(result: unknown): InspectionResult {
-  if (typeof result !== 'object' || result === null)
-    throw new SupportError('archive.noResult', {});
+  if (typeof result !== 'object' || result === null) throw new SupportError('archive.noResult', {});
   assertValidResult(result);
   return result;
 }

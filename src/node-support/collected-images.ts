@@ -44,8 +44,7 @@ export function collectLimits(setting: unknown): CollectLimits {
     typeof setting === 'object' &&
     (s.images === undefined || isLimit(s.images)) &&
     (s.bytes === undefined || isLimit(s.bytes));
-  if (!ok)
-    throw new SupportError('settings.maxCollected', { value: JSON.stringify(setting) });
+  if (!ok) throw new SupportError('settings.maxCollected', { value: JSON.stringify(setting) });
   return {
     images: Math.floor((s.images as number | undefined) ?? DEFAULT_COLLECT_LIMITS.images),
     bytes: Math.floor((s.bytes as number | undefined) ?? DEFAULT_COLLECT_LIMITS.bytes),

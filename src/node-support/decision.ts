@@ -46,7 +46,8 @@ export interface Decision {
 }
 
 function finite(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new SupportError('decision.notANumber', { name, value: String(v) });
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new SupportError('decision.notANumber', { name, value: String(v) });
   return v;
 }
 

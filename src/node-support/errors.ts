@@ -17,7 +17,8 @@ export const SUPPORT_MESSAGES = {
   'payload.emptyString': 'msg.payload is an empty string',
   'payload.dataUrlNotImage':
     'msg.payload is a data URL, but not of an image (PNG, JPEG, BMP, TIFF, WebP, GIF)',
-  'payload.base64NotImage': 'msg.payload is base64 text, but not of an image (PNG, JPEG, BMP, TIFF, WebP, GIF)',
+  'payload.base64NotImage':
+    'msg.payload is base64 text, but not of an image (PNG, JPEG, BMP, TIFF, WebP, GIF)',
   'payload.folder': 'msg.payload is a folder, not an image file: __path__',
   'payload.unknownText':
     'msg.payload is text that is neither an existing image file, a data URL nor base64: __text__',
@@ -54,7 +55,8 @@ export const SUPPORT_MESSAGES = {
     'msg.padim.calibration is missing: the model holds no calibration scores (fit it again)',
   // region-decision.ts
   'region.areaPercent': "minimum area '__text__' must be above 0% and at most 100%",
-  'region.areaPixels': "minimum area '__text__' must be a whole number of pixels (or a percentage such as 0.5%)",
+  'region.areaPixels':
+    "minimum area '__text__' must be a whole number of pixels (or a percentage such as 0.5%)",
   'region.threshold': "region threshold '__text__' must be name=number (a score above 0)",
   'region.twice': "region '__name__' has two thresholds",
   'region.needsMap': 'a minimum defect area needs the anomaly map (msg.anomalyMap from padim-score)',

@@ -71,7 +71,8 @@ export function imageFromPayload(payload: unknown, checkPath?: (file: string) =>
   if (typeof payload === 'string') {
     const text = payload.trim();
     if (text === '') throw new SupportError('payload.emptyString', {});
-    if (DATA_URL.test(text)) return { input: fromBase64(text.slice(text.indexOf(',') + 1), 'payload.dataUrlNotImage') };
+    if (DATA_URL.test(text))
+      return { input: fromBase64(text.slice(text.indexOf(',') + 1), 'payload.dataUrlNotImage') };
     const stat = statOrUndefined(text);
     // relative paths are read from the working directory, so that is where they are checked; the
     // checker returns the path it checked (links resolved), and that is the one read

@@ -75,7 +75,10 @@ export function parseModelSettings(
   }
   const provider = ((fields.provider ?? '').trim() || 'cpu') as ProviderName;
   if (!PROVIDERS.includes(provider)) {
-    throw new SupportError('model.provider', { providers: PROVIDERS.join(', '), value: String(fields.provider) });
+    throw new SupportError('model.provider', {
+      providers: PROVIDERS.join(', '),
+      value: String(fields.provider),
+    });
   }
   const threads = optionalInteger('threads', fields.threads, 0) || undefined;
   const dims = optionalInteger('dims', fields.dims, 1);

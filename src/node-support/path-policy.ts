@@ -109,6 +109,10 @@ export class PathPolicy {
     // the caller opens the resolved path, so what is opened is what was checked
     if (this.roots.some((root) => isInside(root, real))) return real;
     const shown = real === absolute ? absolute : `${absolute} (really ${real})`;
-    throw new PathNotAllowedError(absolute, 'path.outside', { what, path: shown, allowed: this.roots.join(', ') });
+    throw new PathNotAllowedError(absolute, 'path.outside', {
+      what,
+      path: shown,
+      allowed: this.roots.join(', '),
+    });
   }
 }

@@ -13,8 +13,7 @@ export class RateThreshold {
 
   /** `rate`: the target false-alarm rate, 0..1 (exclusive) */
   constructor(readonly rate: number) {
-    if (!(rate > 0 && rate < 1))
-      throw new SupportError('rate.range', { percent: rate * 100 });
+    if (!(rate > 0 && rate < 1)) throw new SupportError('rate.range', { percent: rate * 100 });
   }
 
   /** The score threshold for msg.padim (a padim-score message's); throws without calibration. */

@@ -21,8 +21,7 @@ export function parseAreaLimit(text: string | number | undefined): AreaLimit | u
     return { kind: 'fraction', value: p / 100 };
   }
   const n = Number(t);
-  if (!Number.isInteger(n) || n < 1)
-    throw new SupportError('region.areaPixels', { text: t });
+  if (!Number.isInteger(n) || n < 1) throw new SupportError('region.areaPixels', { text: t });
   return { kind: 'pixels', value: n };
 }
 
