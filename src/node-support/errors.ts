@@ -38,6 +38,9 @@ export const SUPPORT_MESSAGES = {
   'folder.unclosedBrace': 'unclosed { in the file filter __glob__',
   'folder.missing': 'no such folder: __path__',
   'folder.notFolder': 'not a folder: __path__',
+  // bounded-queue.ts
+  'queue.size': 'queue size must be a whole number of at least 1, got __value__',
+  'queue.policy': 'queue policy must be one of __policies__, got __value__',
   // archive-message.ts
   'archive.noResult': 'msg.result is missing: connect this node after padim-threshold',
   // defect-folder.ts
