@@ -12,9 +12,11 @@ import {
   resultOf,
   type ArchiveFilesSetting,
 } from '../src/node-support/archive-message';
+import { translator } from './lib/i18n';
 import { pathChecker, pathPolicy } from './lib/paths';
 import type { Node, NodeAPI, NodeDef } from './lib/red';
-import { asError, refuseInputs } from './lib/util';
+import { explain, explainText } from './lib/support-errors';
+import { refuseInputs } from './lib/util';
 
 interface ArchiveDef extends NodeDef {
   folder?: string;
@@ -28,7 +30,7 @@ interface ArchiveDef extends NodeDef {
 const MB = 1e6;
 
 export = function register(RED: NodeAPI): void {
-  const t = (key: string) => RED._(`padim-archive.${key}`);
+  const t = translator(RED, 'padim-archive');
 
   function PadimArchiveNode(this: Node, def: ArchiveDef) {
     RED.nodes.createNode(this, def);
@@ -46,9 +48,9 @@ export = function register(RED: NodeAPI): void {
       // text that is not a number is an error, not the default: a typo must not give 1 GB
       const budget = def.budget === undefined || String(def.budget).trim() === '' ? 1000 : Number(def.budget);
       budgetBytes = Math.floor(budget * MB);
-      if (!(budgetBytes >= 1)) throw new Error(`${t('errors.budget')}: ${String(def.budget)}`);
+      if (!(budgetBytes >= 1)) throw new Error(t('errors.budget', { budget: String(def.budget) }));
     } catch (err) {
-      refuseInputs(node, err, t('status.notConfigured'));
+      refuseInputs(node, explain(RED, err), t('status.notConfigured'));
       return;
     }
     const checkImagePath = pathChecker(RED, 'image file');
@@ -60,12 +62,16 @@ export = function register(RED: NodeAPI): void {
       node.status({
         fill: 'green',
         shape: 'dot',
-        text: `${count} · ${(u.bytes / MB).toFixed(1)} / ${(u.budget / MB).toFixed(0)} MB`,
+        text: t('status.usage', {
+          count,
+          used: (u.bytes / MB).toFixed(1),
+          budget: (u.budget / MB).toFixed(0),
+        }),
       });
     };
     opening.then(showUsage, (err) => {
       node.status({ fill: 'red', shape: 'ring', text: t('status.failed') });
-      node.error(`${t('errors.open')}: ${asError(err).message}`);
+      node.error(t('errors.open', { error: explainText(RED, err) }));
     });
 
     node.on('input', (msg, send, done) => {
@@ -88,7 +94,7 @@ export = function register(RED: NodeAPI): void {
           send(msg);
           done();
         },
-        (err) => done(asError(err)),
+        (err) => done(explain(RED, err)),
       );
     });
 

@@ -23,17 +23,12 @@ import { listFolderImages } from '../src/node-support/folder-images';
 import { imageFromPayload } from '../src/node-support/image-input';
 import { DEFAULTS, type Progress } from '../src/options';
 import { describeThreshold } from '../src/threshold';
+import { translator } from './lib/i18n';
 import { getModelConfig, type ModelConfig } from './lib/model-config';
 import { pathChecker, pathPolicy } from './lib/paths';
 import type { DoneFunction, Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from './lib/red';
-import {
-  asError,
-  booleanSetting,
-  formatDuration,
-  formatScore,
-  numberSetting,
-  refuseInputs,
-} from './lib/util';
+import { explain } from './lib/support-errors';
+import { booleanSetting, formatDuration, formatScore, numberSetting, refuseInputs } from './lib/util';
 
 type Action = 'fit' | 'update';
 
@@ -53,7 +48,7 @@ interface FitDef extends NodeDef {
 }
 
 export = function register(RED: NodeAPI): void {
-  const t = (key: string) => RED._(`padim-fit.${key}`);
+  const t = translator(RED, 'padim-fit');
 
   function PadimFitNode(this: Node, def: FitDef) {
     RED.nodes.createNode(this, def);
@@ -64,7 +59,7 @@ export = function register(RED: NodeAPI): void {
     try {
       config = getModelConfig(RED, def.model);
     } catch (err) {
-      refuseInputs(node, err, t('status.notConfigured'));
+      refuseInputs(node, explain(RED, err), t('status.notConfigured'));
       return;
     }
     const source = def.source === 'folder' ? 'folder' : 'messages';
@@ -81,7 +76,7 @@ export = function register(RED: NodeAPI): void {
     let collected: CollectedImages;
     try {
       collected = new CollectedImages(collectLimits(RED.settings.padimFitMaxCollected), (held, limits) =>
-        RED._('padim-fit.errors.collectLimit', {
+        t('errors.collectLimit', {
           held: held.images,
           heldMiB: (held.bytes / 2 ** 20).toFixed(1),
           images: limits.images,
@@ -89,7 +84,7 @@ export = function register(RED: NodeAPI): void {
         }),
       );
     } catch (err) {
-      refuseInputs(node, err, t('status.notConfigured'));
+      refuseInputs(node, explain(RED, err), t('status.notConfigured'));
       return;
     }
     let running: { controller: AbortController; finished: Promise<void> } | undefined;
@@ -97,11 +92,11 @@ export = function register(RED: NodeAPI): void {
     const showCollected = () =>
       node.status(
         collected.length > 0
-          ? { fill: 'blue', shape: 'dot', text: `${t('status.collected')} ${collected.length}` }
+          ? { fill: 'blue', shape: 'dot', text: t('status.collected', { count: collected.length }) }
           : {},
       );
 
-    const progressText = (p: Progress) => `${t(`status.${p.phase}`)} ${p.done}/${p.total}`;
+    const progressText = (p: Progress) => t(`status.${p.phase}`, { done: p.done, total: p.total });
 
     /** The images of this run: the folder's, or the collected ones (taken, put back on failure). */
     const takeImages = (msg: NodeMessage): (Buffer | string)[] => {
@@ -171,17 +166,17 @@ export = function register(RED: NodeAPI): void {
       try {
         images = takeImages(msg);
       } catch (err) {
-        done(asError(err));
+        done(explain(RED, err));
         return;
       }
       // checked here rather than in the core, so the error comes at once and the images stay
       const problem =
         action === 'fit' && images.length < 2
-          ? `${t('errors.tooFew')} (${images.length})`
+          ? t('errors.tooFew', { count: images.length })
           : action === 'update' && images.length === 0
             ? t('errors.nothingToAdd')
             : action === 'update' && !fs.existsSync(config.path)
-              ? `${t('errors.noModelToUpdate')}: ${config.path}`
+              ? t('errors.noModelToUpdate', { path: config.path })
               : undefined;
       if (problem) {
         if (source === 'messages') collected.putBack(images);
@@ -194,7 +189,11 @@ export = function register(RED: NodeAPI): void {
           node.status({
             fill: 'green',
             shape: 'dot',
-            text: `${t(`status.${action}Done`)} ${summary.images} · ${formatDuration(summary.seconds * 1000)} · ${t('status.threshold')} ${formatScore(summary.threshold)}`,
+            text: t(`status.${action}Done`, {
+              images: summary.images,
+              duration: formatDuration(summary.seconds * 1000),
+              threshold: formatScore(summary.threshold),
+            }),
           });
           send({ ...msg, topic: action, payload: summary });
           done();
@@ -207,7 +206,7 @@ export = function register(RED: NodeAPI): void {
             done();
           } else {
             node.status({ fill: 'red', shape: 'ring', text: t('status.failed') });
-            done(asError(err));
+            done(explain(RED, err));
           }
         },
       );
@@ -219,7 +218,7 @@ export = function register(RED: NodeAPI): void {
       const to =
         typeof payload === 'object' && payload !== null ? (payload as { to?: unknown }).to : undefined;
       if (to !== undefined && (typeof to !== 'string' || !/^[0-9a-f]{1,12}$/i.test(to)))
-        throw new Error(`${t('errors.rollbackTo')}: ${JSON.stringify(to)}`);
+        throw new Error(t('errors.rollbackTo', { value: JSON.stringify(to) ?? 'undefined' }));
       return to;
     };
 
@@ -246,13 +245,13 @@ export = function register(RED: NodeAPI): void {
       };
       const finished = work().then(
         (summary) => {
-          node.status({ fill: 'green', shape: 'dot', text: `${t('status.rolledBack')} ${summary.modelId}` });
+          node.status({ fill: 'green', shape: 'dot', text: t('status.rolledBack', { id: summary.modelId }) });
           send({ ...msg, topic: 'rollback', payload: summary });
           done();
         },
         (err) => {
           node.status({ fill: 'red', shape: 'ring', text: t('status.failed') });
-          done(asError(err));
+          done(explain(RED, err));
         },
       );
       running = {
@@ -293,7 +292,7 @@ export = function register(RED: NodeAPI): void {
           throw new Error(t('errors.rawImage'));
         collected.push(image.input);
       } catch (err) {
-        done(asError(err));
+        done(explain(RED, err));
         return;
       }
       if (!running) showCollected();

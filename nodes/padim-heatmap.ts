@@ -21,10 +21,11 @@ import { drawLabel } from '../src/node-support/label-font';
 import { joinUnnormalised } from '../src/node-support/path-policy';
 import { PreviewThrottle } from '../src/node-support/preview-throttle';
 import { translator } from './lib/i18n';
+import { explainText } from './lib/support-errors';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from './lib/red';
 import { maxPixelsSetting } from './lib/max-pixels';
 import { pathChecker } from './lib/paths';
-import { NODE_ID, asError, booleanSetting, formatScore, numberSetting, refuseInputs } from './lib/util';
+import { NODE_ID, booleanSetting, formatScore, numberSetting, refuseInputs } from './lib/util';
 
 interface HeatmapDef extends NodeDef {
   colormap?: 'jet' | 'inferno';
@@ -86,7 +87,7 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       refuseInputs(
         node,
-        new Error(t('errors.settings', { message: asError(err).message })),
+        new Error(t('errors.settings', { message: explainText(RED, err) })),
         t('status.notConfigured'),
       );
       return;
@@ -100,7 +101,7 @@ export = function register(RED: NodeAPI): void {
         const jpeg = await previewJpeg(rgb, previewWidth);
         if (!closed && preview) RED.comms.publish(topic, jpegDataUrl(jpeg));
       } catch (err) {
-        node.warn(t('errors.preview', { message: asError(err).message }));
+        node.warn(t('errors.preview', { message: explainText(RED, err) }));
       }
     };
     const throttle = new PreviewThrottle<RgbImage>({
@@ -150,7 +151,7 @@ export = function register(RED: NodeAPI): void {
         if (preview) throttle.offer(rgb);
       } catch (err) {
         node.status({ fill: 'red', shape: 'ring', text: t('status.error') });
-        done(new Error(t('errors.render', { message: asError(err).message })));
+        done(new Error(t('errors.render', { message: explainText(RED, err) })));
       }
     });
 

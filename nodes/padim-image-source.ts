@@ -20,6 +20,7 @@ import { imageFromPayload, payloadLooksLikeImage, sniffImageKind } from '../src/
 import { maxImageFileBytes } from '../src/image';
 import { readRegularFile, readRegularFileSync } from '../src/files/regular-file';
 import { translator } from './lib/i18n';
+import { explainText } from './lib/support-errors';
 import { maxPixelsSetting } from './lib/max-pixels';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from './lib/red';
 import { pathChecker } from './lib/paths';
@@ -46,7 +47,7 @@ const RESCAN_MS = 5000;
 export = function register(RED: NodeAPI): void {
   const t = translator(RED, 'padim-image-source');
   /** an error from the core (reading, listing, checking a path): its own words, inside this node's */
-  const wrapped = (key: string, err: unknown) => new Error(t(key, { message: asError(err).message }));
+  const wrapped = (key: string, err: unknown) => new Error(t(key, { message: explainText(RED, err) }));
 
   function PadimImageSourceNode(this: Node, def: SourceDef) {
     RED.nodes.createNode(this, def);
@@ -101,7 +102,7 @@ export = function register(RED: NodeAPI): void {
         node.send({ ...(await readImage(file)), ...extra });
         return true;
       } catch (err) {
-        node.error(asError(err).message, { payload: undefined, filename: file, ...extra });
+        node.error(explainText(RED, err), { payload: undefined, filename: file, ...extra });
         return false;
       }
     };

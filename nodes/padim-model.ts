@@ -6,11 +6,13 @@
 import { modelsDir } from '../src/backbone/registry/store';
 import { backboneCatalogue, PullJobs, PullRefused } from '../src/node-support/backbone-catalogue';
 import { parseModelSettings, type ModelFields, type ModelSettings } from '../src/node-support/model-settings';
+import { translator, type Translate } from './lib/i18n';
 import { maxPixelsSetting } from './lib/max-pixels';
 import { ModelConfig, type ModelConfigNode } from './lib/model-config';
 import { pathPolicy } from './lib/paths';
 import type { Handler, NodeAPI, NodeDef } from './lib/red';
-import { asError, baseDir } from './lib/util';
+import { explainText } from './lib/support-errors';
+import { baseDir } from './lib/util';
 
 type ModelDef = NodeDef & ModelFields;
 
@@ -25,7 +27,7 @@ const BACKBONE_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
  * The models directory and mirror are the runtime's (PADIM_MODELS_DIR, PADIM_MODELS_MIRROR),
  * never taken from the request.
  */
-function addBackboneEndpoints(RED: NodeAPI, jobs: PullJobs): void {
+function addBackboneEndpoints(RED: NodeAPI, t: Translate, jobs: PullJobs): void {
   const admin = RED.httpAdmin;
   if (!admin || appsWithEndpoints.has(admin)) return;
   appsWithEndpoints.add(admin);
@@ -36,7 +38,7 @@ function addBackboneEndpoints(RED: NodeAPI, jobs: PullJobs): void {
     try {
       res.json(backboneCatalogue(modelsDir(), jobs));
     } catch (err) {
-      res.status(500).json({ error: asError(err).message });
+      res.status(500).json({ error: t('errors.catalogue', { error: explainText(RED, err) }) });
     }
   });
   admin.post('/padim-models/backbones/:name/pull', write, (req, res) => {
@@ -49,11 +51,11 @@ function addBackboneEndpoints(RED: NodeAPI, jobs: PullJobs): void {
         void done.then(() => {
           const now = jobs.get(name);
           if (now?.state === 'failed')
-            RED.log?.warn(RED._('padim-model.errors.pullFailed', { name, error: now.error }));
+            RED.log?.warn(t('errors.pullFailed', { name, error: now.error ?? '' }));
         });
       res.status(started ? 202 : 200).json(job);
     } catch (err) {
-      res.status(err instanceof PullRefused ? err.status : 500).json({ error: asError(err).message });
+      res.status(err instanceof PullRefused ? err.status : 500).json({ error: explainText(RED, err) });
     }
   });
 }
@@ -62,7 +64,8 @@ function addBackboneEndpoints(RED: NodeAPI, jobs: PullJobs): void {
 const pullJobs = new PullJobs();
 
 export = function register(RED: NodeAPI): void {
-  addBackboneEndpoints(RED, pullJobs);
+  const t = translator(RED, 'padim-model');
+  addBackboneEndpoints(RED, t, pullJobs);
   /**
    * The settings with what the runtime's settings.js adds: the model and backbone files must be
    * inside padimAllowedPaths, images above padimMaxPixels are refused before decoding, and a
@@ -96,7 +99,7 @@ export = function register(RED: NodeAPI): void {
       this.padim = new ModelConfig(safeSettings(def));
     } catch (err) {
       // reported by the nodes that use this configuration, on their status and to Catch
-      this.padimError = new Error(`${RED._('padim-model.errors.settings')}: ${asError(err).message}`);
+      this.padimError = new Error(t('errors.settings', { error: explainText(RED, err) }));
       this.error(this.padimError.message);
     }
     this.on('close', (_removed, done) => {

@@ -15,9 +15,11 @@
 import * as path from 'node:path';
 import { fileDefect } from '../src/node-support/defect-folder';
 import { LineTally, NgGallery, pictureUrl, type Verdict } from '../src/node-support/line-board';
+import { translator } from './lib/i18n';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from './lib/red';
 import { pathChecker, pathPolicy } from './lib/paths';
-import { asError, numberSetting, refuseInputs } from './lib/util';
+import { explain } from './lib/support-errors';
+import { numberSetting, refuseInputs } from './lib/util';
 
 interface ReviewDef extends NodeDef {
   /** NG parts the gallery keeps */
@@ -54,7 +56,7 @@ function isResult(r: unknown): r is ResultLike {
 const MAX_GALLERY = 100;
 
 export = function register(RED: NodeAPI): void {
-  const t = (key: string, sub?: Record<string, string>) => RED._(`padim-review.${key}`, sub);
+  const t = translator(RED, 'padim-review');
 
   function PadimReviewNode(this: Node, def: ReviewDef) {
     RED.nodes.createNode(this, def);
@@ -65,12 +67,13 @@ export = function register(RED: NodeAPI): void {
     const maxPicture = Math.max(1, numberSetting(def.maxPictureKb, 512)) * 1024;
     try {
       const size = Math.floor(numberSetting(def.gallery, 8));
-      if (!(size >= 1 && size <= MAX_GALLERY)) throw new Error(`${t('errors.gallery')} (${def.gallery})`);
+      if (!(size >= 1 && size <= MAX_GALLERY))
+        throw new Error(t('errors.gallery', { value: String(def.gallery), max: MAX_GALLERY }));
       gallery = new NgGallery(size);
       if (!def.defectFolder?.trim()) throw new Error(t('errors.noDefectFolder'));
       defectFolder = pathPolicy(RED).check(def.defectFolder, 'defect folder');
     } catch (err) {
-      refuseInputs(node, err, t('status.notConfigured'));
+      refuseInputs(node, explain(RED, err), t('status.notConfigured'));
       return;
     }
     const checkImage = pathChecker(RED, 'image file');
@@ -81,7 +84,7 @@ export = function register(RED: NodeAPI): void {
       node.status({
         fill: gallery.length ? 'red' : 'green',
         shape: 'dot',
-        text: `OK ${c.ok} · NG ${c.ng} · ${t('status.toReview')} ${gallery.length}`,
+        text: t('status.counts', { ok: c.ok, ng: c.ng, toReview: gallery.length }),
       });
     };
     const countsMsg = (): NodeMessage => ({ topic: 'counts', payload: tally.counts() });
@@ -124,7 +127,7 @@ export = function register(RED: NodeAPI): void {
             send(out);
             done();
           },
-          (err) => done(asError(err)),
+          (err) => done(explain(RED, err)),
         );
         return;
       }

@@ -15,6 +15,7 @@ import type { ModelLease, ScoringSession } from '../src/node-support/model-regis
 import type { Calibration } from '../src/model/model';
 import type { ScoreResult } from '../src/padim/scorer';
 import { translator } from './lib/i18n';
+import { explainText } from './lib/support-errors';
 import { getModelConfig, type ModelConfig } from './lib/model-config';
 import type { DoneFunction, Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from './lib/red';
 import { pathChecker } from './lib/paths';
@@ -41,7 +42,7 @@ const CLOSE_WAIT_MS = 10_000;
 export = function register(RED: NodeAPI): void {
   const t = translator(RED, 'padim-score');
   /** an error from the core or the settings: its own words, inside this node's */
-  const wrapped = (key: string, err: unknown) => new Error(t(key, { message: asError(err).message }));
+  const wrapped = (key: string, err: unknown) => new Error(t(key, { message: explainText(RED, err) }));
 
   function PadimScoreNode(this: Node, def: ScoreDef) {
     RED.nodes.createNode(this, def);
@@ -60,7 +61,7 @@ export = function register(RED: NodeAPI): void {
           batchSize: Math.max(1, Math.floor(numberSetting(def.batchSize, 4))),
           run: (jobs) => scoreJobs(jobs),
           afterBatch: () => showStatus(),
-          onError: (err) => node.warn(t('errors.internal', { message: asError(err).message })),
+          onError: (err) => node.warn(t('errors.internal', { message: explainText(RED, err) })),
         });
       }
     } catch (err) {
@@ -124,7 +125,7 @@ export = function register(RED: NodeAPI): void {
         const noFile = (err as { code?: string }).code === 'ENOENT';
         const text = t(noFile ? 'status.noModel' : 'status.loadFailed');
         node.status({ fill: noFile ? 'yellow' : 'red', shape: 'ring', text });
-        if (!noFile) node.warn(t('errors.load', { message: asError(err).message }));
+        if (!noFile) node.warn(t('errors.load', { message: explainText(RED, err) }));
       },
     );
 
@@ -243,7 +244,7 @@ export = function register(RED: NodeAPI): void {
       scheduler
         .close(CLOSE_WAIT_MS, (job) => job.done())
         .then(() => lease.release())
-        .catch((err) => node.warn(t('errors.release', { message: asError(err).message })))
+        .catch((err) => node.warn(t('errors.release', { message: explainText(RED, err) })))
         .finally(() => {
           node.status({});
           done();

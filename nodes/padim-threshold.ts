@@ -24,8 +24,10 @@ import {
   type RegionRules,
   type RegionVerdict,
 } from '../src/node-support/region-decision';
+import { translator, type Translate } from './lib/i18n';
 import type { Node, NodeAPI, NodeDef } from './lib/red';
-import { NODE_ID, asError, numberSetting, refuseInputs } from './lib/util';
+import { explain, explainText } from './lib/support-errors';
+import { NODE_ID, numberSetting, refuseInputs } from './lib/util';
 
 /** 'rate': the model's threshold for a false-alarm rate, from its calibration (no refit) */
 type NodeMode = ThresholdMode | 'rate';
@@ -83,7 +85,7 @@ function queryNumber(v: unknown): number | undefined {
  * The model file is the one the configuration node names (its path was checked when it was
  * deployed); no path is taken from the request.
  */
-function addHistogramEndpoint(RED: NodeAPI): void {
+function addHistogramEndpoint(RED: NodeAPI, t: Translate): void {
   const admin = RED.httpAdmin;
   if (!admin || appsWithEndpoint.has(admin)) return;
   appsWithEndpoint.add(admin);
@@ -126,14 +128,19 @@ function addHistogramEndpoint(RED: NodeAPI): void {
           deployed: liveScores.has(id),
         }),
       (err) =>
-        res.json({ ...view(), model: null, modelError: asError(err).message, deployed: liveScores.has(id) }),
+        res.json({
+          ...view(),
+          model: null,
+          modelError: t('errors.modelFile', { error: explainText(RED, err) }),
+          deployed: liveScores.has(id),
+        }),
     );
   });
 }
 
 export = function register(RED: NodeAPI): void {
-  const t = (key: string) => RED._(`padim-threshold.${key}`);
-  addHistogramEndpoint(RED);
+  const t = translator(RED, 'padim-threshold');
+  addHistogramEndpoint(RED, t);
 
   function PadimThresholdNode(this: Node, def: ThresholdDef) {
     RED.nodes.createNode(this, def);
@@ -155,10 +162,11 @@ export = function register(RED: NodeAPI): void {
         minArea: parseAreaLimit(def.minArea),
         thresholds: parseRegionThresholds(def.regionThresholds),
       };
-      if (mode !== 'rate' && !THRESHOLD_MODES.includes(mode)) throw new Error(`${t('errors.mode')}: ${mode}`);
+      if (mode !== 'rate' && !THRESHOLD_MODES.includes(mode)) throw new Error(t('errors.mode', { mode }));
       if (mode === 'rate') byRate = new RateThreshold(numberSetting(def.rate, 1) / 100);
       for (const name of [def.station ?? '', def.line ?? ''])
-        if (name.length > MAX_NAME) throw new Error(`${t('errors.nameTooLong')}: ${name.slice(0, 40)}...`);
+        if (name.length > MAX_NAME)
+          throw new Error(t('errors.nameTooLong', { max: MAX_NAME, name: name.slice(0, 40) }));
       decider = new Decider({
         // the rate's threshold replaces the model's on each result
         mode: mode === 'rate' ? 'model' : mode,
@@ -167,7 +175,7 @@ export = function register(RED: NodeAPI): void {
         hysteresis: numberSetting(def.hysteresis, 0) / 100,
       });
     } catch (err) {
-      refuseInputs(node, err, t('status.notConfigured'));
+      refuseInputs(node, explain(RED, err), t('status.notConfigured'));
       return;
     }
 
@@ -176,7 +184,9 @@ export = function register(RED: NodeAPI): void {
       node.status({
         fill: ok === undefined ? 'grey' : ok ? 'green' : 'red',
         shape: 'dot',
-        text: `OK ${c.ok} · NG ${c.ng}${c.alarms ? ` · ${t('status.alarms')} ${c.alarms}` : ''}`,
+        text: c.alarms
+          ? t('status.countsAlarms', { ok: c.ok, ng: c.ng, alarms: c.alarms })
+          : t('status.counts', { ok: c.ok, ng: c.ng }),
       });
     };
 
@@ -253,7 +263,7 @@ export = function register(RED: NodeAPI): void {
         send(d.ok ? [msg, null] : [null, msg]);
         done();
       } catch (err) {
-        done(asError(err));
+        done(explain(RED, err));
       }
     });
 

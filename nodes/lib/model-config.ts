@@ -12,6 +12,7 @@ import {
   type ScoringSession,
 } from '../../src/node-support/model-registry';
 import type { ModelSettings } from '../../src/node-support/model-settings';
+import { SupportError } from '../../src/node-support/errors';
 import type { FitOptions } from '../../src/options';
 import type { Node, NodeAPI } from './red';
 
@@ -59,11 +60,10 @@ export interface ModelConfigNode extends Node {
   padimError?: Error;
 }
 
-/** The ModelConfig of the config node `id`, or an error that says what to fix. */
+/** The ModelConfig of the config node `id`, or an error that says what to fix (see explain()). */
 export function getModelConfig(RED: NodeAPI, id: unknown): ModelConfig {
   const node = typeof id === 'string' && id ? (RED.nodes.getNode(id) as ModelConfigNode | null) : null;
-  if (!node)
-    throw new Error('no model selected: choose or add a padim-model configuration in the node settings');
-  if (!node.padim) throw node.padimError ?? new Error('the padim-model configuration is not ready');
+  if (!node) throw new SupportError('config.noModel', {});
+  if (!node.padim) throw node.padimError ?? new SupportError('config.notReady', {});
   return node.padim;
 }

@@ -8,6 +8,7 @@ import type { ArchiveFile } from '../archive';
 import { readRegularFile } from '../files/regular-file';
 import { sniffImageKind } from './image-input';
 import { assertValidResult, type InspectionResult } from '../result/result';
+import { SupportError } from './errors';
 
 /** Which decisions keep their image and heatmap. */
 export type ArchiveFilesSetting = 'ng' | 'all' | 'none';
@@ -31,8 +32,7 @@ const isBytes = (v: unknown): v is Buffer => Buffer.isBuffer(v);
 
 /** The decision of a message (its msg.result), or an error saying where it should have come from. */
 export function resultOf(result: unknown): InspectionResult {
-  if (typeof result !== 'object' || result === null)
-    throw new Error('msg.result is missing: connect this node after padim-threshold');
+  if (typeof result !== 'object' || result === null) throw new SupportError('archive.noResult', {});
   assertValidResult(result);
   return result;
 }

@@ -8,6 +8,7 @@
 import { findEntry } from '../backbone/registry/registry';
 import { bestInstalled, listInstalled, pull, type PullOptions } from '../backbone/registry/store';
 import { AUTO_BACKBONE, BUILTIN_FILTERBANK, PRESETS } from '../backbone/presets';
+import { SupportError, type SupportData } from './errors';
 
 /** installed: the prepared backbone exists; downloaded: the file only (prepared at first use). */
 export type BackboneState = 'installed' | 'downloaded' | 'missing';
@@ -51,12 +52,13 @@ export interface Catalogue {
 }
 
 /** Why a pull request is refused before it starts; `status` is the HTTP answer. */
-export class PullRefused extends Error {
+export class PullRefused<C extends 'backbone.unknown' | 'backbone.noChecksum'> extends SupportError<C> {
   constructor(
-    message: string,
+    code: C,
+    data: SupportData<C>,
     readonly status: 404 | 409,
   ) {
-    super(message);
+    super(code, data);
   }
 }
 
@@ -85,12 +87,9 @@ export class PullJobs {
     opts: PullOptions = {},
   ): { job: PullJob; started: boolean; done: Promise<void> } {
     const entry = findEntry(name);
-    if (!entry) throw new PullRefused(`unknown backbone '${name}'`, 404);
+    if (!entry) throw new PullRefused('backbone.unknown', { name }, 404);
     if (!entry.sha256)
-      throw new PullRefused(
-        `backbone '${name}' has no published SHA-256 (${entry.checksumFrom}); import a file you trust with 'padim models import'`,
-        409,
-      );
+      throw new PullRefused('backbone.noChecksum', { name, source: String(entry.checksumFrom) }, 409);
     const running = this.jobs.get(name);
     if (running?.state === 'running')
       return { job: { ...running }, started: false, done: this.endings.get(name) as Promise<void> };

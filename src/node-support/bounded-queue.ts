@@ -6,6 +6,7 @@
  * image to give up: the oldest waiting one (keep up with the line, the usual choice), the newly
  * arrived one (finish what was started), or refuse the new one loudly so the flow can react.
  */
+import { SupportError } from './errors';
 
 export type QueuePolicy = 'drop-oldest' | 'drop-newest' | 'reject';
 export const QUEUE_POLICIES: readonly QueuePolicy[] = ['drop-oldest', 'drop-newest', 'reject'];
@@ -29,10 +30,10 @@ export class BoundedQueue<T> {
     readonly policy: QueuePolicy,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new RangeError(`queue size must be a whole number of at least 1, got ${capacity}`);
+      throw new SupportError('queue.size', { value: String(capacity) });
     }
     if (!QUEUE_POLICIES.includes(policy)) {
-      throw new RangeError(`queue policy must be one of ${QUEUE_POLICIES.join(', ')}, got ${policy}`);
+      throw new SupportError('queue.policy', { policies: QUEUE_POLICIES.join(', '), value: String(policy) });
     }
   }
 

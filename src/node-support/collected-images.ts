@@ -6,6 +6,7 @@
  * camera frames: +1 GB). Past the limit an image is refused with an error that says what to
  * do, so it reaches Catch and the images already collected stay usable.
  */
+import { SupportError } from './errors';
 
 /** How much the collection may hold. */
 export interface CollectLimits {
@@ -43,10 +44,7 @@ export function collectLimits(setting: unknown): CollectLimits {
     typeof setting === 'object' &&
     (s.images === undefined || isLimit(s.images)) &&
     (s.bytes === undefined || isLimit(s.bytes));
-  if (!ok)
-    throw new RangeError(
-      `padimFitMaxCollected in Node-RED's settings must be { images, bytes } with numbers >= 1, got ${JSON.stringify(setting)}`,
-    );
+  if (!ok) throw new SupportError('settings.maxCollected', { value: JSON.stringify(setting) });
   return {
     images: Math.floor((s.images as number | undefined) ?? DEFAULT_COLLECT_LIMITS.images),
     bytes: Math.floor((s.bytes as number | undefined) ?? DEFAULT_COLLECT_LIMITS.bytes),

@@ -9,6 +9,7 @@
  * - Debounce: an alarm is raised only from the N-th NG image in a row, so a single glitch (a
  *   reflection, a hand in the picture) does not stop the line.
  */
+import { SupportError } from './errors';
 
 export type ThresholdMode = 'fixed' | 'model' | 'normalized';
 export const THRESHOLD_MODES: readonly ThresholdMode[] = ['fixed', 'model', 'normalized'];
@@ -45,7 +46,8 @@ export interface Decision {
 }
 
 function finite(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${name} must be a number, got ${v}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new SupportError('decision.notANumber', { name, value: String(v) });
   return v;
 }
 
@@ -59,20 +61,20 @@ export class Decider {
 
   constructor(opts: DeciderOptions) {
     if (!THRESHOLD_MODES.includes(opts.mode)) {
-      throw new RangeError(`threshold mode must be one of ${THRESHOLD_MODES.join(', ')}, got ${opts.mode}`);
+      throw new SupportError('decision.mode', { modes: THRESHOLD_MODES.join(', '), mode: String(opts.mode) });
     }
     this.mode = opts.mode;
     this.value = opts.mode === 'model' ? 0 : (opts.value ?? (opts.mode === 'normalized' ? 1 : NaN));
     if (opts.mode !== 'model' && !(this.value > 0)) {
-      throw new RangeError(`the ${opts.mode} threshold must be a number above 0, got ${opts.value}`);
+      throw new SupportError('decision.value', { mode: opts.mode, value: String(opts.value) });
     }
     this.debounce = opts.debounce ?? 1;
     if (!Number.isInteger(this.debounce) || this.debounce < 1) {
-      throw new RangeError(`debounce must be a whole number of at least 1, got ${opts.debounce}`);
+      throw new SupportError('decision.debounce', { value: String(opts.debounce) });
     }
     this.hysteresis = opts.hysteresis ?? 0;
     if (!(this.hysteresis >= 0 && this.hysteresis < 1)) {
-      throw new RangeError(`hysteresis must be at least 0 and below 1, got ${opts.hysteresis}`);
+      throw new SupportError('decision.hysteresis', { value: String(opts.hysteresis) });
     }
   }
 

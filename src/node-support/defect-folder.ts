@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write';
 import { isRegularFile } from '../files/regular-file';
+import { SupportError } from './errors';
 
 export interface FiledDefect {
   /** the copied image */
@@ -34,7 +35,7 @@ export async function fileDefect(
   timestamp: string,
   record: object,
 ): Promise<FiledDefect> {
-  if (!isRegularFile(image)) throw new Error(`the image ${image} is no longer there (or not a file)`);
+  if (!isRegularFile(image)) throw new SupportError('defect.imageGone', { path: image });
   await fs.promises.mkdir(folder, { recursive: true });
   const ext = path.extname(image);
   const base = `${stamp(timestamp)}-${path.basename(image, ext)}`;
@@ -51,5 +52,5 @@ export async function fileDefect(
     await writeFileAtomic(json, JSON.stringify(record, null, 2) + '\n');
     return { image: target, record: json };
   }
-  throw new Error(`the defect folder ${folder} already holds 999 files named ${base}: clear it`);
+  throw new SupportError('defect.folderFull', { folder, name: base });
 }

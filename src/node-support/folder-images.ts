@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listImageFiles, type ListOptions } from '../image/image-files';
+import { SupportError } from './errors';
 
 /**
  * A small glob: `*` (any characters but /), `**` (any, / included), `?` (one character),
@@ -32,7 +33,7 @@ export function globToRegExp(glob: string): RegExp {
     } else if (c === ',' && inBraces) re += '|';
     else re += c.replace(/[.+^$()|[\]\\]/g, '\\$&');
   }
-  if (inBraces) throw new Error(`unclosed { in the file filter ${glob}`);
+  if (inBraces) throw new SupportError('folder.unclosedBrace', { glob });
   return new RegExp(`^${re}$`, 'i');
 }
 
@@ -55,8 +56,8 @@ export function fileFilter(root: string, pattern: string | undefined): (file: st
 /** The folder's image files, sorted in natural order, filtered by the glob pattern. */
 export function listFolderImages(dir: string, opts: ListOptions & { pattern?: string } = {}): string[] {
   const stat = fs.statSync(dir, { throwIfNoEntry: false });
-  if (!stat) throw new Error(`no such folder: ${dir}`);
-  if (!stat.isDirectory()) throw new Error(`not a folder: ${dir}`);
+  if (!stat) throw new SupportError('folder.missing', { path: dir });
+  if (!stat.isDirectory()) throw new SupportError('folder.notFolder', { path: dir });
   const keep = fileFilter(dir, opts.pattern);
   return listImageFiles(dir, { recursive: opts.recursive, warn: opts.warn }).filter(keep);
 }

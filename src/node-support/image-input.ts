@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import { types } from 'node:util';
 import type { RawImage } from '../types';
 import { joinUnnormalised } from './path-policy';
+import { SupportError } from './errors';
 
 export type ImageKind = 'png' | 'jpeg' | 'bmp' | 'tiff' | 'webp' | 'gif';
 
@@ -51,10 +52,9 @@ function statOrUndefined(p: string): fs.Stats | undefined {
 }
 const BASE64 = /^[A-Za-z0-9+/\r\n]+={0,2}\s*$/;
 
-function fromBase64(text: string, what: string): Buffer {
+function fromBase64(text: string, refusal: 'payload.dataUrlNotImage' | 'payload.base64NotImage'): Buffer {
   const bytes = Buffer.from(text, 'base64');
-  if (!sniffImageKind(bytes))
-    throw new Error(`msg.payload is ${what}, but not of an image (PNG, JPEG, BMP, TIFF, WebP, GIF)`);
+  if (!sniffImageKind(bytes)) throw new SupportError(refusal, {});
   return bytes;
 }
 
@@ -65,34 +65,31 @@ function fromBase64(text: string, what: string): Buffer {
 export function imageFromPayload(payload: unknown, checkPath?: (file: string) => string): ImagePayload {
   // util.types: a Uint8Array made in a Function node's context is not `instanceof` this one's
   if (Buffer.isBuffer(payload) || types.isUint8Array(payload)) {
-    if (payload.length === 0) throw new Error('msg.payload is an empty Buffer');
+    if (payload.length === 0) throw new SupportError('payload.emptyBuffer', {});
     return { input: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) };
   }
   if (typeof payload === 'string') {
     const text = payload.trim();
-    if (text === '') throw new Error('msg.payload is an empty string');
-    if (DATA_URL.test(text)) return { input: fromBase64(text.slice(text.indexOf(',') + 1), 'a data URL') };
+    if (text === '') throw new SupportError('payload.emptyString', {});
+    if (DATA_URL.test(text))
+      return { input: fromBase64(text.slice(text.indexOf(',') + 1), 'payload.dataUrlNotImage') };
     const stat = statOrUndefined(text);
     // relative paths are read from the working directory, so that is where they are checked; the
     // checker returns the path it checked (links resolved), and that is the one read
     const file = stat && checkPath ? checkPath(joinUnnormalised(process.cwd(), text)) : text;
     if (stat?.isFile()) return { input: file, filename: text };
-    if (stat?.isDirectory()) throw new Error(`msg.payload is a folder, not an image file: ${text}`);
-    if (text.length >= 16 && BASE64.test(text)) return { input: fromBase64(text, 'base64 text') };
-    throw new Error(
-      `msg.payload is text that is neither an existing image file, a data URL nor base64: ${
-        text.length > 80 ? text.slice(0, 77) + '...' : text
-      }`,
-    );
+    if (stat?.isDirectory()) throw new SupportError('payload.folder', { path: text });
+    if (text.length >= 16 && BASE64.test(text)) return { input: fromBase64(text, 'payload.base64NotImage') };
+    throw new SupportError('payload.unknownText', {
+      text: text.length > 80 ? text.slice(0, 77) + '...' : text,
+    });
   }
   // raw pixels from a camera driver: the core checks the shape and the values (NaN, range)
   const raw = asRawImage(payload);
   if (raw) return { input: raw };
-  const kind = payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload;
-  throw new Error(
-    `msg.payload must be an image (Buffer, file path, data URL, base64 text, or raw pixels ` +
-      `{ data, width, height, channels }); it is ${kind}`,
-  );
+  // a JavaScript type name, not a word: the same in every language
+  const kind = payload === null ? 'null' : Array.isArray(payload) ? 'Array' : typeof payload;
+  throw new SupportError('payload.notImage', { kind });
 }
 
 /**

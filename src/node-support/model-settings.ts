@@ -9,6 +9,7 @@ import { DEFAULTS, type FitOptions } from '../options';
 import { parseSizeChoice } from '../input';
 import { DEFAULT_PROVIDER, PROVIDERS, type ProviderName } from '../types';
 import type { ScoringOptions } from './model-registry';
+import { SupportError } from './errors';
 
 /** The fields as the editor stores them (strings, or numbers for old flows). */
 export interface ModelFields {
@@ -35,11 +36,20 @@ export interface ModelSettings {
   scorer: ScoringOptions;
 }
 
+/** The three stage names of the dialog's layers text; a coded error (translated by the node) otherwise. */
+function layersOf(text: string): [string, string, string] {
+  try {
+    return parseLayers(text);
+  } catch {
+    throw new SupportError('model.layers', { value: text });
+  }
+}
+
 function optionalInteger(name: string, v: string | number | undefined, min: number): number | undefined {
   if (v === undefined || v === null || String(v).trim() === '') return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min)
-    throw new RangeError(`${name} must be a whole number of at least ${min}, got '${v}'`);
+    throw new SupportError('model.integer', { name, min, value: String(v) });
   return n;
 }
 
@@ -58,13 +68,16 @@ export function parseModelSettings(
   resolvePath: PathResolver = (typed) => path.resolve(baseDir, typed),
 ): ModelSettings {
   const file = (fields.path ?? '').trim();
-  if (!file) throw new Error('the model file path is empty: give a file such as models/line1.padim');
+  if (!file) throw new SupportError('model.noPath', {});
   const backbone = (fields.backbone ?? '').trim() || DEFAULTS.backbone;
   const layerText = (fields.layers ?? '').trim();
-  const layers = layerText ? parseLayers(layerText) : undefined;
+  const layers = layerText ? layersOf(layerText) : undefined;
   const provider = ((fields.provider ?? '').trim() || DEFAULT_PROVIDER) as ProviderName;
   if (!PROVIDERS.includes(provider)) {
-    throw new Error(`execution provider must be one of ${PROVIDERS.join(', ')}, got '${fields.provider}'`);
+    throw new SupportError('model.provider', {
+      providers: PROVIDERS.join(', '),
+      value: String(fields.provider),
+    });
   }
   const threads = optionalInteger('threads', fields.threads, 0) || undefined;
   const dims = optionalInteger('dims', fields.dims, 1);
@@ -74,7 +87,7 @@ export function parseModelSettings(
   const backboneSpec = backbone.endsWith('.onnx') ? resolvePath(backbone, 'backbone file') : backbone;
   const align = (fields.align ?? '').trim() || DEFAULTS.align;
   if (!(ALIGN_MODES as readonly string[]).includes(align))
-    throw new Error(`align must be one of ${ALIGN_MODES.join(', ')}, got '${fields.align}'`);
+    throw new SupportError('model.align', { modes: ALIGN_MODES.join(', '), value: String(fields.align) });
   const roiText = (fields.roi ?? '').trim();
   // the fit reads the region file; scoring takes the regions stored in the model
   const roi = roiText ? resolvePath(roiText, 'region file') : undefined;

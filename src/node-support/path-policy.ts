@@ -14,18 +14,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isInside } from '../files/path-inside';
+import { SupportError, type PathKind, type SupportData } from './errors';
 
 /** A path outside the allowed directories, or an allow-list setting that cannot be used. */
-export class PathNotAllowedError extends Error {
+export class PathNotAllowedError<C extends PathCode = PathCode> extends SupportError<C> {
   override name = 'PathNotAllowedError';
-  readonly code = 'PATH_NOT_ALLOWED';
   constructor(
     readonly path: string,
-    message: string,
+    code: C,
+    data: SupportData<C>,
   ) {
-    super(message);
+    super(code, data);
   }
 }
+
+type PathCode = 'path.allowListSetting' | 'path.unusable' | 'path.outside';
 
 /**
  * `p` made absolute by joining it to `base` as text, without normalising it: `..` must be applied
@@ -80,10 +83,7 @@ export class PathPolicy {
     }
     const list = typeof allowed === 'string' ? [allowed] : allowed;
     if (!Array.isArray(list) || list.some((d) => typeof d !== 'string' || d.trim() === '')) {
-      throw new PathNotAllowedError(
-        '',
-        `padimAllowedPaths must be a list of directories (text), e.g. ['/data/images'], got ${JSON.stringify(allowed)}`,
-      );
+      throw new PathNotAllowedError('', 'path.allowListSetting', { value: JSON.stringify(allowed) });
     }
     this.roots = list.map((d: string) => realLocation(path.resolve(baseDir, d.trim())));
   }
@@ -96,11 +96,12 @@ export class PathPolicy {
    * `p` as an absolute path (relative ones from baseDir) after checking that its real location is
    * inside an allowed directory; with an allow-list, the real location itself, which is what the
    * caller must open. Throws PathNotAllowedError naming the path when it is not.
-   * `what` names the path in the message ("model file", "image folder").
+   * `what` names the path in the message ("model file", "image folder"; a PathKind, which the
+   * nodes translate).
    */
-  check(p: string, what = 'path'): string {
+  check(p: string, what: PathKind | (string & {}) = 'path'): string {
     if (typeof p !== 'string' || p.trim() === '' || p.includes('\0')) {
-      throw new PathNotAllowedError(String(p), `the ${what} is not a usable path: ${JSON.stringify(p)}`);
+      throw new PathNotAllowedError(String(p), 'path.unusable', { what, path: JSON.stringify(p) });
     }
     if (!this.roots) return path.resolve(this.baseDir, p.trim());
     const absolute = joinUnnormalised(this.baseDir, p.trim());
@@ -108,9 +109,10 @@ export class PathPolicy {
     // the caller opens the resolved path, so what is opened is what was checked
     if (this.roots.some((root) => isInside(root, real))) return real;
     const shown = real === absolute ? absolute : `${absolute} (really ${real})`;
-    throw new PathNotAllowedError(
-      absolute,
-      `the ${what} ${shown} is outside the directories allowed by padimAllowedPaths in Node-RED's settings (${this.roots.join(', ')})`,
-    );
+    throw new PathNotAllowedError(absolute, 'path.outside', {
+      what,
+      path: shown,
+      allowed: this.roots.join(', '),
+    });
   }
 }

@@ -6,14 +6,14 @@
  */
 import type { Calibration } from '../model/model';
 import { thresholdForFalseAlarmRate } from '../threshold';
+import { SupportError } from './errors';
 
 export class RateThreshold {
   private cached?: { modelId: unknown; calibration: unknown; threshold: number };
 
   /** `rate`: the target false-alarm rate, 0..1 (exclusive) */
   constructor(readonly rate: number) {
-    if (!(rate > 0 && rate < 1))
-      throw new RangeError(`the false-alarm rate must be above 0% and below 100%, got ${rate * 100}%`);
+    if (!(rate > 0 && rate < 1)) throw new SupportError('rate.range', { percent: rate * 100 });
   }
 
   /** The score threshold for msg.padim (a padim-score message's); throws without calibration. */
@@ -25,9 +25,7 @@ export class RateThreshold {
     const c = this.cached;
     if (c && c.modelId === p.modelId && c.calibration === p.calibration) return c.threshold;
     if (typeof p.calibration !== 'object' || p.calibration === null)
-      throw new Error(
-        'msg.padim.calibration is missing: the model holds no calibration scores (fit it again)',
-      );
+      throw new SupportError('rate.noCalibration', {});
     const threshold = thresholdForFalseAlarmRate(p.calibration as Calibration, this.rate);
     this.cached = { modelId: p.modelId, calibration: p.calibration, threshold };
     return threshold;

@@ -6,6 +6,7 @@
  *
  * Areas are counted on the anomaly map (the model input's pixels, as padim-score sends it).
  */
+import { SupportError } from './errors';
 
 /** Pixels of the map at or above the threshold needed for NG: a count, or a share of the region. */
 export type AreaLimit = { kind: 'pixels'; value: number } | { kind: 'fraction'; value: number };
@@ -16,14 +17,11 @@ export function parseAreaLimit(text: string | number | undefined): AreaLimit | u
   if (!t) return undefined;
   if (t.endsWith('%')) {
     const p = Number(t.slice(0, -1));
-    if (!(p > 0 && p <= 100)) throw new RangeError(`minimum area '${t}' must be above 0% and at most 100%`);
+    if (!(p > 0 && p <= 100)) throw new SupportError('region.areaPercent', { text: t });
     return { kind: 'fraction', value: p / 100 };
   }
   const n = Number(t);
-  if (!Number.isInteger(n) || n < 1)
-    throw new RangeError(
-      `minimum area '${t}' must be a whole number of pixels (or a percentage such as 0.5%)`,
-    );
+  if (!Number.isInteger(n) || n < 1) throw new SupportError('region.areaPixels', { text: t });
   return { kind: 'pixels', value: n };
 }
 
@@ -36,8 +34,8 @@ export function parseRegionThresholds(text: string | undefined): Map<string, num
     const name = part.slice(0, Math.max(0, at)).trim();
     const value = Number(part.slice(at + 1));
     if (at < 1 || !name || !(value > 0) || !Number.isFinite(value))
-      throw new RangeError(`region threshold '${part.trim()}' must be name=number (a score above 0)`);
-    if (out.has(name)) throw new RangeError(`region '${name}' has two thresholds`);
+      throw new SupportError('region.threshold', { text: part.trim() });
+    if (out.has(name)) throw new SupportError('region.twice', { name });
     out.set(name, value);
   }
   return out;
@@ -95,7 +93,7 @@ function verdict(
 ): RegionVerdict {
   const hot = score >= threshold;
   if (!rules.minArea) return { region, score, threshold, ng: hot };
-  if (!map) throw new Error('a minimum defect area needs the anomaly map (msg.anomalyMap from padim-score)');
+  if (!map) throw new SupportError('region.needsMap', {});
   const { pixels, share } = areaIn(map, threshold, label);
   const limit = rules.minArea;
   const large = limit.kind === 'pixels' ? pixels >= limit.value : share >= limit.value;
@@ -116,7 +114,7 @@ export function judgeRegions(
 ): { ng: boolean; worst: RegionVerdict; verdicts: RegionVerdict[] } {
   const regions = result.regions;
   if (regions && regions.length > 0 && map && !map.labels && rules.minArea)
-    throw new Error('a minimum area per region needs msg.anomalyMap.regionLabels (padim-score sends it)');
+    throw new SupportError('region.needsLabels', {});
   const verdicts =
     regions && regions.length > 0
       ? regions.map((r, k) => {
@@ -152,7 +150,7 @@ export function regionsOf(payload: unknown): RegionalScore['regions'] {
         typeof (r as { name?: unknown }).name === 'string' &&
         Number.isFinite((r as { score?: unknown }).score),
     );
-  if (!ok) throw new Error('msg.payload.regions must be a list of { name, score } (as padim-score sends it)');
+  if (!ok) throw new SupportError('region.badList', {});
   return regions as { name: string; score: number }[];
 }
 
