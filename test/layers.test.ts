@@ -33,7 +33,7 @@ describe('layer text', () => {
     );
     assert.throws(
       () => parseModelSettings({ path: 'm.padim', layers: 'a,b' }, '/'),
-      /^RangeError: layers must be three/,
+      /^SupportError: layers must be three/,
     );
     assert.equal(layersOption(undefined), undefined);
     assert.equal(parseModelSettings({ path: 'm.padim', layers: '  ' }, '/').fit.layers, undefined);

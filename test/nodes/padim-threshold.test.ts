@@ -81,7 +81,7 @@ describe('padim-threshold node', function () {
     assert.equal(ngResult.image, '/cam/0042.png');
     assert.equal(ngResult.modelId, 'abcdef012345');
     assert.equal(ngResult.timestamp, alarm.timestamp);
-    assert.equal(statuses.at(-1)?.text, 'OK 1 · NG 1 · padim-threshold.status.alarms 1');
+    assert.equal(statuses.at(-1)?.text, 'padim-threshold.status.countsAlarms 1 · NG 1 · alarms 1');
     assert.equal(statuses.at(-1)?.fill, 'red');
   });
 
