@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write';
+import { copyFileExclusive } from '../files/exclusive-copy';
 import { isRegularFile } from '../files/regular-file';
 import { SupportError } from './errors';
 
@@ -43,7 +44,7 @@ export async function fileDefect(
     const name = n === 1 ? base : `${base}-${n}`;
     const target = path.join(folder, name + ext);
     try {
-      await fs.promises.copyFile(image, target, fs.constants.COPYFILE_EXCL);
+      await copyFileExclusive(image, target);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw err;
